@@ -1,0 +1,253 @@
+"""On-disk feature stores: the MERTools layout and a packed, memory-mapped one.
+
+One *feature set* (e.g. ``clip-vit-large-patch14-UTT``) is one folder:
+
+* **npy layout** (MERTools): ``<folder>/<clip>.npy`` holding ``(D,)``
+  (utterance level) or ``(T, D)`` (frame level) float arrays.
+* **packed layout**: ``<folder>/packed.json`` (``level``, ``dim``, ``count``),
+  ``<folder>/names.txt`` (one clip per line), ``<folder>/data.npy`` —
+  ``(N, D)`` for utterance level, or ``(sum T, D)`` with
+  ``<folder>/offsets.npy`` ``(N + 1,)`` for frame level. ``data.npy`` is
+  memory-mapped, so a 115k-clip pool costs no RAM until rows are read.
+
+Both are read through :func:`open_feature_store`; ``layout='auto'`` picks the
+packed reader when ``packed.json`` exists.
+"""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+PACKED_META = 'packed.json'
+PACKED_FORMAT = 'mer_toolbox.packed'
+
+
+def check_feature(array: np.ndarray, where: str,
+                  expected_dim: Optional[int] = None) -> np.ndarray:
+    """Validate one clip's features; raise ``ValueError`` naming ``where``.
+
+    Args:
+        array: ``(D,)`` or ``(T, D)`` features.
+        where: human-readable location (store folder + clip) for messages.
+        expected_dim: the feature size the config promised, if any.
+    """
+    if array.ndim not in (1, 2):
+        raise ValueError(f'{where}: expected a (D,) or (T, D) array, got '
+                         f'shape {tuple(array.shape)}')
+    if array.ndim == 2 and array.shape[0] == 0:
+        raise ValueError(f'{where}: frame-level features have 0 frames')
+    if expected_dim is not None and array.shape[-1] != expected_dim:
+        raise ValueError(f'{where}: expected feature dimension {expected_dim} '
+                         f'(from the config), got {array.shape[-1]}')
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f'{where}: expected floating-point features, got '
+                         f'dtype {array.dtype}')
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise ValueError(f'{where}: {bad} NaN/Inf value(s) in the features')
+    return array
+
+
+class NpyFeatureStore:
+    """Reader for the MERTools layout: one ``<clip>.npy`` per clip.
+
+    Args:
+        folder: the feature-set folder.
+    """
+
+    layout = 'npy'
+
+    def __init__(self, folder: str) -> None:
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'feature folder {folder!r} does not exist')
+        self.folder = folder
+        self._names = {
+            entry.name[:-4]
+            for entry in os.scandir(folder)
+            if entry.name.endswith('.npy') and not entry.name.startswith('.')
+        }
+
+    def names(self) -> List[str]:
+        return sorted(self._names)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def path(self, name: str) -> str:
+        return osp.join(self.folder, f'{name}.npy')
+
+    def load(self, name: str) -> np.ndarray:
+        path = self.path(name)
+        try:
+            return np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'missing feature file {path} for clip {name!r}') from None
+        except (ValueError, OSError) as err:
+            raise ValueError(f'{path}: unreadable feature file for clip '
+                             f'{name!r} ({err})') from err
+
+
+class PackedFeatureStore:
+    """Reader for the packed layout (see module doc); rows are memory-mapped.
+
+    Args:
+        folder: the packed feature-set folder.
+    """
+
+    layout = 'packed'
+
+    def __init__(self, folder: str) -> None:
+        meta_path = osp.join(folder, PACKED_META)
+        if not osp.isfile(meta_path):
+            raise FileNotFoundError(f'{meta_path} not found: {folder!r} is '
+                                    'not a packed feature store')
+        with open(meta_path, encoding='utf-8') as f:
+            self.meta = json.load(f)
+        if self.meta.get('format') != PACKED_FORMAT:
+            raise ValueError(f'{meta_path}: format is '
+                             f'{self.meta.get("format")!r}, expected '
+                             f'{PACKED_FORMAT!r}')
+        self.folder = folder
+        with open(osp.join(folder, 'names.txt'), encoding='utf-8') as f:
+            names = [line.rstrip('\n') for line in f if line.strip()]
+        self._index: Dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in self._index:
+                raise ValueError(f'{folder}/names.txt: duplicate clip name '
+                                 f'{name!r} (lines {self._index[name] + 1} '
+                                 f'and {i + 1})')
+            self._index[name] = i
+        self.data = np.load(osp.join(folder, 'data.npy'), mmap_mode='r')
+        self.frame_level = self.meta['level'] == 'frame'
+        count = len(names)
+        if self.frame_level:
+            self.offsets = np.load(osp.join(folder, 'offsets.npy'))
+            if len(self.offsets) != count + 1 or \
+                    self.offsets[-1] != self.data.shape[0]:
+                raise ValueError(f'{folder}: offsets.npy does not match '
+                                 'names.txt / data.npy')
+        elif self.data.shape[0] != count:
+            raise ValueError(f'{folder}: data.npy has {self.data.shape[0]} '
+                             f'rows but names.txt lists {count} clips')
+
+    def names(self) -> List[str]:
+        return list(self._index)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def row_index(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise FileNotFoundError(
+                f'clip {name!r} is not in packed store {self.folder}') from None
+
+    def load(self, name: str) -> np.ndarray:
+        i = self.row_index(name)
+        if self.frame_level:
+            rows = self.data[self.offsets[i]:self.offsets[i + 1]]
+        else:
+            rows = self.data[i]
+        return np.array(rows)  # copy out of the read-only memory map
+
+
+def open_feature_store(folder: str, layout: str = 'auto'):
+    """Open one feature-set folder in the given (or detected) layout.
+
+    Args:
+        folder: feature-set folder.
+        layout: ``'auto'``, ``'npy'`` or ``'packed'``.
+    """
+    if layout == 'auto':
+        layout = 'packed' if osp.isfile(osp.join(folder, PACKED_META)) else 'npy'
+    if layout == 'npy':
+        return NpyFeatureStore(folder)
+    if layout == 'packed':
+        return PackedFeatureStore(folder)
+    raise ValueError(f'unknown feature layout {layout!r}; expected one of '
+                     "'auto', 'npy', 'packed'")
+
+
+def save_npy_atomic(path: str, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` so a crash never leaves a truncated file."""
+    folder = osp.dirname(path) or '.'
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npy')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_packed_store(folder: str, items: Iterable[Tuple[str, np.ndarray]],
+                       dtype: str = 'float32') -> int:
+    """Write clips into a packed store at ``folder`` (replaced atomically).
+
+    Args:
+        folder: destination feature-set folder.
+        items: ``(name, array)`` pairs, all ``(D,)`` or all ``(T, D)``.
+        dtype: storage dtype.
+
+    Returns:
+        The number of clips written.
+    """
+    names, arrays = [], []
+    for name, array in items:
+        names.append(name)
+        arrays.append(np.asarray(array, dtype=dtype))
+    if not names:
+        raise ValueError(f'refusing to write an empty packed store {folder}')
+    if len(set(names)) != len(names):
+        raise ValueError(f'duplicate clip names while packing {folder}')
+    levels = {a.ndim for a in arrays}
+    dims = {a.shape[-1] for a in arrays}
+    if len(levels) != 1 or len(dims) != 1:
+        raise ValueError(f'cannot pack {folder}: mixed shapes '
+                         f'(ndims {sorted(levels)}, dims {sorted(dims)})')
+    frame_level = levels.pop() == 2
+    tmp = folder.rstrip('/') + '.tmp-packing'
+    os.makedirs(tmp, exist_ok=True)
+    if frame_level:
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        np.save(osp.join(tmp, 'offsets.npy'),
+                np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+        np.save(osp.join(tmp, 'data.npy'), np.concatenate(arrays, axis=0))
+    else:
+        np.save(osp.join(tmp, 'data.npy'), np.stack(arrays))
+    with open(osp.join(tmp, 'names.txt'), 'w', encoding='utf-8') as f:
+        f.write('\n'.join(names) + '\n')
+    meta = dict(format=PACKED_FORMAT, version=1,
+                level='frame' if frame_level else 'utterance',
+                dim=int(dims.pop()), count=len(names), dtype=dtype)
+    with open(osp.join(tmp, PACKED_META), 'w', encoding='utf-8') as f:
+        json.dump(meta, f, indent=2)
+    if osp.exists(folder):
+        import shutil
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    return len(names)
+
+
+def pack_npy_store(src: str, dst: str, names: Optional[List[str]] = None,
+                   dtype: str = 'float32') -> int:
+    """Convert an npy-layout feature set into the packed layout."""
+    store = NpyFeatureStore(src)
+    names = store.names() if names is None else names
+    return write_packed_store(
+        dst, ((n, check_feature(store.load(n), f'{src}/{n}.npy'))
+              for n in names), dtype=dtype)

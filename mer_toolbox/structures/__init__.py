@@ -1,0 +1,3 @@
+from .emotion_sample import EmotionSample
+
+__all__ = ['EmotionSample']
