@@ -1,0 +1,15 @@
+"""Feature datasets, the demo data and feature stores."""
+from .demo import ensure_demo_data, read_hidden_labels
+from .demo_dataset import DemoMERDataset
+from .feature_store import (NpyFeatureStore, PackedFeatureStore,
+                            open_feature_store, pack_npy_store,
+                            save_npy_atomic, write_packed_store)
+from .label_file import read_label_csv, write_label_csv
+from .mer_feature_dataset import MERFeatureDataset
+
+__all__ = [
+    'MERFeatureDataset', 'DemoMERDataset', 'ensure_demo_data',
+    'read_hidden_labels', 'NpyFeatureStore', 'PackedFeatureStore',
+    'open_feature_store', 'pack_npy_store', 'save_npy_atomic',
+    'write_packed_store', 'read_label_csv', 'write_label_csv'
+]

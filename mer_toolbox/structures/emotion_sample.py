@@ -34,10 +34,6 @@ from mmengine.structures import BaseDataElement
 class EmotionSample(BaseDataElement):
     """One clip's annotation, prediction and bookkeeping (see module doc)."""
 
-    @property
-    def name(self) -> str:
-        return self.metainfo.get('name', '')
-
     def set_gt_label(self, label: Union[int, torch.Tensor]) -> 'EmotionSample':
         """Set the ground-truth (or pseudo) label; ``-1`` means unlabelled."""
         self.gt_label = torch.as_tensor(label, dtype=torch.long).reshape(1)

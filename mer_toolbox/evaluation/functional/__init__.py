@@ -1,0 +1,6 @@
+"""Pure metric functions (numpy in, plain Python / numpy out)."""
+from .emotion_metrics import confusion_matrix, emotion_metrics
+from .metric_tables import format_metric_table, per_class_markdown
+
+__all__ = ['confusion_matrix', 'emotion_metrics', 'format_metric_table',
+           'per_class_markdown']

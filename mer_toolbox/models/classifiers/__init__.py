@@ -1,0 +1,4 @@
+"""Classifiers (MODELS registry)."""
+from .multimodal_classifier import MultimodalEmotionClassifier
+
+__all__ = ["MultimodalEmotionClassifier"]

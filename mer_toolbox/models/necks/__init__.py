@@ -1,0 +1,4 @@
+"""Fusion necks (FUSION_NECKS registry)."""
+from .attention_fusion import AttentionFusionNeck, ConcatFusionNeck
+
+__all__ = ["AttentionFusionNeck", "ConcatFusionNeck"]

@@ -1,0 +1,32 @@
+# Runtime shared by every recipe: MMEngine hooks, logging, seeding, DDP wrapper.
+default_scope = 'mer_toolbox'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='emotion/waf', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+# Input standardisation statistics from the training split (stored in the
+# checkpoint), see mer_toolbox/engine/hooks/feature_norm_hook.py.
+custom_hooks = [dict(type='FeatureNormHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py initialises the process group itself (gloo on CPU-only
+    # machines); this is only read when MMEngine has to do it.
+    dist_cfg=dict(backend='nccl'),
+)
+# DDP that drops device_ids on CPU (mer_toolbox/engine/distributed.py).
+model_wrapper_cfg = dict(type='MERDistributedDataParallel')
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=True, window_size=10)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,218 @@
+"""Pre-extracted multimodal features + MER labels as an MMEngine dataset."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from ..constants import MER2024_CLASSES
+from ..registry import DATASETS
+from ..structures import EmotionSample
+from .feature_store import check_feature, open_feature_store
+from .label_file import read_label_csv
+
+MISSING_POLICIES = ('error', 'mask')
+
+
+@DATASETS.register_module()
+class MERFeatureDataset(BaseDataset):
+    """Clips described by a label CSV, features read from feature stores.
+
+    Each item is ``dict(inputs={modality: Tensor}, data_samples=EmotionSample)``
+    (the contract of :mod:`mer_toolbox.structures.emotion_sample`); tensors
+    are ``(D,)`` for utterance-level and ``(T, D)`` for frame-level features.
+
+    Args:
+        ann_file: label CSV (``name,discrete``) or, with ``labelled=False``, a
+            clip list (``name``); relative to ``data_root``.
+        data_prefix: ``{modality: feature-set folder}``, relative to
+            ``data_root``; its keys are the modalities this dataset serves.
+        modalities: modalities to load (default: every key of
+            ``data_prefix``). Must all be in ``data_prefix``.
+        feature_dims: expected feature size per modality; checked on every
+            clip (``None`` skips the check).
+        layout: feature layout, ``'auto'`` / ``'npy'`` / ``'packed'``.
+        labelled: whether ``ann_file`` carries labels (``False``: label -1).
+        label_column: label column of the CSV.
+        missing_modality: ``'error'`` (default) fails when a clip lacks a
+            feature file; ``'mask'`` feeds zeros, marks the modality absent in
+            ``EmotionSample.modality_present`` and logs how many were masked.
+        metainfo: overrides, e.g. ``dict(classes=(...))``.
+        **kwargs: forwarded to :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    METAINFO = dict(classes=MER2024_CLASSES)
+
+    def __init__(self,
+                 ann_file: str,
+                 data_prefix: Dict[str, str],
+                 modalities: Optional[Sequence[str]] = None,
+                 feature_dims: Optional[Dict[str, int]] = None,
+                 layout: str = 'auto',
+                 labelled: bool = True,
+                 label_column: str = 'discrete',
+                 missing_modality: str = 'error',
+                 data_root: str = '',
+                 metainfo: Optional[dict] = None,
+                 **kwargs) -> None:
+        if missing_modality not in MISSING_POLICIES:
+            raise ValueError(f'missing_modality must be one of '
+                             f'{MISSING_POLICIES}, got {missing_modality!r}')
+        if not data_prefix:
+            raise ValueError('data_prefix must map each modality to its '
+                             'feature-set folder, got an empty mapping')
+        modalities = list(modalities or data_prefix)
+        unknown = [m for m in modalities if m not in data_prefix]
+        if unknown:
+            raise ValueError(
+                f'modalities {unknown} are not in the data: data_prefix only '
+                f'has feature folders for {sorted(data_prefix)}')
+        self.modalities = modalities
+        self.feature_dims = dict(feature_dims or {})
+        self.layout = layout
+        self.labelled = labelled
+        self.label_column = label_column
+        self.missing_modality = missing_modality
+        self._stores: Optional[dict] = None
+        self.pseudo_labels = None  # see attach_pseudo_labels
+        super().__init__(ann_file=ann_file, data_root=data_root,
+                         data_prefix=dict(data_prefix), metainfo=metainfo,
+                         **kwargs)
+
+    # ------------------------------------------------------------- loading
+    @property
+    def classes(self) -> Tuple[str, ...]:
+        return tuple(self.metainfo['classes'])
+
+    def stores(self) -> dict:
+        """Open feature stores lazily (they are not shipped to workers)."""
+        if self._stores is None:
+            self._stores = {
+                m: open_feature_store(self.data_prefix[m], self.layout)
+                for m in self.modalities
+            }
+        return self._stores
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_stores'] = None  # memory maps / name sets reopen per process
+        return state
+
+    def load_data_list(self) -> List[dict]:
+        rows = read_label_csv(self.ann_file, self.classes, self.labelled,
+                              self.label_column)
+        stores = self.stores()
+        present = {m: np.array([n in stores[m] for n, _ in rows])
+                   for m in self.modalities}
+        for m, flags in present.items():
+            missing = [rows[i][0] for i in np.flatnonzero(~flags)]
+            if not missing:
+                continue
+            if self.missing_modality == 'error':
+                raise FileNotFoundError(
+                    f'{len(missing)} clip(s) of {self.ann_file} have no '
+                    f'{m!r} features in {self.data_prefix[m]} (e.g. '
+                    f'{missing[:5]}); set missing_modality="mask" to train '
+                    'with the modality masked for them')
+            print_log(f'{self.ann_file}: {len(missing)}/{len(rows)} clips '
+                      f'have no {m!r} features; masked (missing_modality='
+                      '"mask")', logger='current')
+        self._check_dims(rows, present)
+        return [
+            dict(name=name, gt_label=label, sample_idx=i,
+                 modality_present={m: bool(present[m][i])
+                                   for m in self.modalities})
+            for i, (name, label) in enumerate(rows)
+        ]
+
+    def _check_dims(self, rows: list, present: dict) -> None:
+        """Fail at start-up (not mid-epoch) on a wrong feature size."""
+        for m in self.modalities:
+            idx = np.flatnonzero(present[m])
+            if len(idx) == 0:
+                raise ValueError(f'no clip of {self.ann_file} has {m!r} '
+                                 f'features in {self.data_prefix[m]}')
+            name = rows[idx[0]][0]
+            array = self.stores()[m].load(name)
+            where = f'{self.data_prefix[m]}/{name}'
+            check_feature(array, where, self.feature_dims.get(m))
+            self.feature_dims.setdefault(m, int(array.shape[-1]))
+
+    # ------------------------------------------------------------- samples
+    def attach_pseudo_labels(self, table) -> None:
+        """Route labels of this (unlabelled) dataset through ``table``.
+
+        ``table`` maps a sample index to ``(label, weight)`` (see
+        :class:`mer_toolbox.datasets.PseudoLabelTable`); unselected samples
+        keep label -1 and take no part in the losses.
+        """
+        self.pseudo_labels = table
+
+    def label_and_weight(self, idx: int, info: dict) -> Tuple[int, float]:
+        label = int(info['gt_label'])
+        if label < 0 and self.pseudo_labels is not None:
+            return self.pseudo_labels.lookup(idx)
+        return label, 1.0
+
+    def load_features(self, name: str, present: Dict[str, bool]
+                      ) -> Dict[str, torch.Tensor]:
+        """Read and validate one clip's features ``{modality: (D,) | (T, D)}``."""
+        inputs = {}
+        for m in self.modalities:
+            dim = self.feature_dims[m]
+            if not present[m]:
+                inputs[m] = torch.zeros(dim)  # masked: model sees absent
+                continue
+            array = self.stores()[m].load(name)
+            check_feature(array, f'{self.data_prefix[m]}/{name}', dim)
+            inputs[m] = torch.from_numpy(np.ascontiguousarray(
+                array, dtype=np.float32))
+        return inputs
+
+    def prepare_data(self, idx: int) -> dict:
+        info = self.get_data_info(idx)
+        inputs = self.load_features(info['name'], info['modality_present'])
+        label, weight = self.label_and_weight(idx, info)
+        sample = EmotionSample(metainfo=dict(name=info['name'],
+                                             sample_idx=idx))
+        sample.set_gt_label(label)
+        sample.weight = float(weight)
+        sample.modality_present = dict(info['modality_present'])
+        sample.lengths = {m: (int(x.shape[0]) if x.dim() == 2 else 1)
+                          for m, x in inputs.items()}
+        return self.pipeline(dict(inputs=inputs, data_samples=sample))
+
+    # ----------------------------------------------------------- statistics
+    def feature_statistics(self, modality: str, eps: float = 1e-6
+                           ) -> Tuple[np.ndarray, np.ndarray]:
+        """Mean and std ``(D,)`` of one modality over this split's clips.
+
+        Frame-level features contribute every frame. Masked clips are
+        skipped. Computed in float64 in one pass (sum and sum of squares).
+        """
+        store = self.stores()[modality]
+        total = np.zeros(self.feature_dims[modality], np.float64)
+        total_sq = np.zeros_like(total)
+        count = 0
+        for i in range(len(self)):
+            info = self.get_data_info(i)
+            if not info['modality_present'][modality]:
+                continue
+            array = store.load(info['name']).astype(np.float64)
+            array = array.reshape(-1, array.shape[-1])  # (T, D)
+            total += array.sum(0)
+            total_sq += (array ** 2).sum(0)
+            count += array.shape[0]
+        if count == 0:
+            raise ValueError(f'{self.ann_file}: no {modality!r} features to '
+                             'compute normalisation statistics from')
+        mean = total / count
+        std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0)) + eps
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    def labels(self) -> np.ndarray:
+        """Ground-truth labels ``(N,)`` of the split (-1 when unlabelled)."""
+        return np.array([self.get_data_info(i)['gt_label']
+                         for i in range(len(self))], dtype=np.int64)

@@ -1,0 +1,135 @@
+"""Checkpoint loading that never executes code from the file by default.
+
+Policy (documented in docs/checkpoints.md):
+
+* **Default, for every file** — a restricted unpickler: only the data types a
+  torch / MMEngine checkpoint contains may be rebuilt (tensors, containers,
+  numpy arrays and scalars, MMEngine's ``HistoryBuffer``). A pickle that asks
+  for anything else (``os.system``, a plugin's class, ...) is refused with
+  the name of the offending global. torch >= 2.6 flips ``torch.load`` to
+  ``weights_only=True``, which rejects MMEngine checkpoints outright because
+  its allow-list cannot express ``getattr(HistoryBuffer, 'mean')``; our
+  unpickler allows exactly that and nothing wider.
+* **Opt-in full trust** — :func:`trust_checkpoints` (``--trust-checkpoint`` in
+  the tools) loads with plain pickle, for files *you* produced that hold
+  custom objects. Never use it for files from elsewhere.
+
+Importing this module registers the loader for local paths in MMEngine's
+``CheckpointLoader``, so the Runner's ``load_from`` and ``resume`` use it.
+"""
+import pickle
+from typing import Any, Callable, Dict
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+_TRUST = {'all': False}
+_HISTORY_BUFFER_METHODS = frozenset(HistoryBuffer._statistics_methods) | {
+    'min', 'max', 'current', 'mean'}
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """The checkpoint asks for a global outside the allow-list."""
+
+
+def _guarded_getattr(obj: Any, name: str) -> Any:
+    # MMEngine pickles HistoryBuffer's statistic methods as
+    # getattr(HistoryBuffer, 'mean'); allow that and nothing else.
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(obj, name)
+    raise UnsafeCheckpointError(
+        f'refusing getattr({obj!r}, {name!r}) while unpickling a checkpoint')
+
+
+def _allowed_globals() -> Dict[str, Any]:
+    from torch._weights_only_unpickler import _get_allowed_globals
+    allowed = dict(_get_allowed_globals())
+    numpy_types = [np.ndarray, np.dtype, np.bool_, np.float16, np.float32,
+                   np.float64, np.int8, np.int16, np.int32, np.int64,
+                   np.uint8, np.uint16, np.uint32, np.uint64]
+    for obj in numpy_types:
+        allowed[f'numpy.{obj.__name__}'] = obj
+    for dtype_cls in {type(np.dtype(t)) for t in numpy_types[3:]}:
+        allowed[f'numpy.dtypes.{dtype_cls.__name__}'] = dtype_cls
+    from numpy._core import multiarray
+    allowed['numpy._core.multiarray._reconstruct'] = multiarray._reconstruct
+    allowed['numpy._core.multiarray.scalar'] = multiarray.scalar
+    allowed['numpy.core.multiarray._reconstruct'] = multiarray._reconstruct
+    allowed['numpy.core.multiarray.scalar'] = multiarray.scalar
+    allowed['mmengine.logging.history_buffer.HistoryBuffer'] = HistoryBuffer
+    allowed['builtins.getattr'] = _guarded_getattr
+    allowed['__builtin__.getattr'] = _guarded_getattr
+    for name in ('dict', 'list', 'tuple', 'set', 'frozenset', 'int', 'float',
+                 'str', 'bytes', 'bool', 'slice', 'complex', 'bytearray'):
+        allowed[f'builtins.{name}'] = getattr(__builtins__, name) if \
+            not isinstance(__builtins__, dict) else __builtins__[name]
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    allowed: Dict[str, Any] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        key = f'{module}.{name}'
+        if key in self.allowed:
+            return self.allowed[key]
+        raise UnsafeCheckpointError(
+            f'the checkpoint needs {key!r}, which the safe loader does not '
+            'rebuild (it could run code). If you produced this file yourself, '
+            'load it with --trust-checkpoint / trust_checkpoints(True).')
+
+
+class _RestrictedPickleModule:
+    """The ``pickle_module`` interface ``torch.load`` expects."""
+
+    Unpickler = _RestrictedUnpickler
+    UnpicklingError = pickle.UnpicklingError
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _RestrictedUnpickler(file, **kwargs).load()
+
+
+def trust_checkpoints(enabled: bool = True) -> None:
+    """Opt in (or out) of full-pickle loading for this process."""
+    _TRUST['all'] = bool(enabled)
+
+
+def load_checkpoint_file(path: str, map_location: Any = 'cpu',
+                         trusted: bool = False) -> Any:
+    """Load a checkpoint file with the policy above.
+
+    Args:
+        path: local ``.pth`` file.
+        map_location: as in :func:`torch.load`.
+        trusted: allow full pickle for this call.
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the file needs a global outside the
+            allow-list and trust was not granted.
+    """
+    import os.path as osp
+    path = osp.expanduser(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
+    if trusted or _TRUST['all']:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    if not _RestrictedUnpickler.allowed:
+        _RestrictedUnpickler.allowed = _allowed_globals()
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False,
+                          pickle_module=_RestrictedPickleModule)
+    except UnsafeCheckpointError as err:
+        raise UnsafeCheckpointError(f'{path}: {err}') from None
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def _load_local(filename: str, map_location: Any = None) -> Any:
+    return load_checkpoint_file(filename, map_location)
+
+
+__all__ = ['load_checkpoint_file', 'trust_checkpoints', 'UnsafeCheckpointError']
+_: Callable = _load_local

@@ -1,0 +1,198 @@
+"""The classifier that composes encoders, a fusion neck, a head and losses."""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from ...registry import ENCODERS, FUSION_NECKS, HEADS, LOSSES, MODELS
+from ...structures import EmotionSample
+from ..heads import labels_and_weights
+from ..utils import FeatureStandardizer
+
+
+def _per_modality(cfg: dict, modalities: Sequence[str]) -> Dict[str, dict]:
+    """``dict(type=...)`` applies to every modality; else one cfg each."""
+    if 'type' in cfg:
+        return {m: copy.deepcopy(cfg) for m in modalities}
+    missing = [m for m in modalities if m not in cfg]
+    if missing:
+        raise KeyError(f'encoders has no config for modalities {missing} '
+                       f'(it has {sorted(cfg)})')
+    return {m: copy.deepcopy(cfg[m]) for m in modalities}
+
+
+@MODELS.register_module()
+class MultimodalEmotionClassifier(BaseModel):
+    """Frozen-feature multimodal emotion classifier (stage 1 of the paper).
+
+    ``inputs[m] (B, D_m | B, T, D_m)`` -> standardise -> ``encoders[m]`` ->
+    ``z_m (B, H)`` -> ``neck`` -> ``fused (B, H')`` -> ``head`` -> logits.
+    Training adds the auxiliary losses on ``{m: z_m}`` (BDCL: ``proj`` maps
+    each ``z_m`` to the contrastive space first).
+
+    Args:
+        modalities: modalities used, any non-empty subset of the data's.
+        feature_dims: input size ``D_m`` of each modality.
+        encoders: one encoder config for all modalities, or one per modality;
+            ``in_dim`` is filled from ``feature_dims``.
+        neck: fusion neck config; ``modalities`` and ``in_dim`` are filled.
+        head: head config; ``in_dim`` is filled.
+        aux_losses: losses on the modality embeddings, each called as
+            ``loss({m: (B, P)}, labels (B,), weight (B,))`` (e.g. BDCL).
+        contrastive_dim: size ``P`` of the per-modality linear projection fed
+            to ``aux_losses`` (``None``: the embeddings themselves).
+        normalize_inputs: standardise inputs with training-split statistics
+            (fitted by ``FeatureNormHook``; stored in the checkpoint).
+        data_preprocessor: defaults to ``EmotionDataPreprocessor``.
+    """
+
+    def __init__(self,
+                 modalities: Sequence[str],
+                 feature_dims: Dict[str, int],
+                 encoders: dict,
+                 neck: dict,
+                 head: dict,
+                 aux_losses: Optional[List[dict]] = None,
+                 contrastive_dim: Optional[int] = None,
+                 normalize_inputs: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor or
+            dict(type='EmotionDataPreprocessor'), init_cfg=init_cfg)
+        self.modalities = list(modalities)
+        if not self.modalities:
+            raise ValueError('modalities must name at least one modality')
+        missing = [m for m in self.modalities if m not in feature_dims]
+        if missing:
+            raise KeyError(f'feature_dims has no size for {missing}')
+        self.normalize_inputs = normalize_inputs
+        self.input_norms = nn.ModuleDict({
+            m: FeatureStandardizer(feature_dims[m]) for m in self.modalities
+        }) if normalize_inputs else None
+        enc_cfgs = _per_modality(encoders, self.modalities)
+        built = {}
+        for m, cfg in enc_cfgs.items():
+            cfg.setdefault('in_dim', feature_dims[m])
+            built[m] = ENCODERS.build(cfg)
+        self.encoders = nn.ModuleDict(built)
+        dims = {getattr(e, 'out_dim', None) for e in built.values()}
+        if len(dims) != 1 or None in dims:
+            raise ValueError('all encoders must expose the same out_dim to '
+                             f'be fused, got {dims}')
+        emb_dim = dims.pop()
+        neck = dict(neck, modalities=self.modalities)
+        neck.setdefault('in_dim', emb_dim)
+        self.neck = FUSION_NECKS.build(neck)
+        self.head = HEADS.build(dict(head, in_dim=getattr(
+            self.neck, 'out_dim', emb_dim)))
+        self.aux_losses = nn.ModuleList(
+            [LOSSES.build(cfg) for cfg in (aux_losses or [])])
+        self.contrastive_proj = nn.ModuleDict({
+            m: nn.Linear(emb_dim, contrastive_dim) for m in self.modalities
+        }) if contrastive_dim else None
+
+    # ------------------------------------------------------------ features
+    def present_mask(self, data_samples: List[EmotionSample],
+                     device: torch.device) -> torch.Tensor:
+        """``(B, M)`` bool: which modalities each clip really has."""
+        mask = torch.tensor([[s.present(m) for m in self.modalities]
+                             for s in data_samples], device=device)
+        empty = (~mask).all(1)
+        if bool(empty.any()):
+            names = [data_samples[i].name for i in empty.nonzero()[:, 0]]
+            raise ValueError(f'clips {names[:5]} have none of the modalities '
+                             f'{self.modalities}; nothing to predict from')
+        return mask
+
+    def frame_mask(self, x: torch.Tensor, modality: str,
+                   data_samples: List[EmotionSample]) -> Optional[torch.Tensor]:
+        """``(B, T)`` valid-frame mask for frame-level input, else None."""
+        if x.dim() != 3:
+            return None
+        lengths = torch.tensor([s.get('lengths', {}).get(modality, x.shape[1])
+                                for s in data_samples], device=x.device)
+        return torch.arange(x.shape[1], device=x.device) < lengths[:, None]
+
+    def embed(self, inputs: Dict[str, torch.Tensor],
+              data_samples: List[EmotionSample]) -> Dict[str, torch.Tensor]:
+        """Per-modality embeddings ``{m: (B, H)}``."""
+        absent = [m for m in self.modalities if m not in inputs]
+        if absent:
+            raise KeyError(f'the model uses modalities {absent} but the batch '
+                           f'only has {sorted(inputs)}; add them to the '
+                           "dataset's data_prefix/modalities")
+        z = {}
+        for m in self.modalities:
+            x = inputs[m]
+            if self.input_norms is not None:
+                norm = self.input_norms[m]
+                if not norm.is_fitted:
+                    raise RuntimeError(
+                        f'input statistics for {m!r} are not fitted: add '
+                        "dict(type='FeatureNormHook') to custom_hooks, load "
+                        'a trained checkpoint, or set normalize_inputs=False')
+                x = norm(x)
+            z[m] = self.encoders[m](x, self.frame_mask(x, m, data_samples))
+        return z
+
+    def extract_feat(self, inputs: Dict[str, torch.Tensor],
+                     data_samples: List[EmotionSample]) -> dict:
+        """Embeddings, fused vector and fusion weights of a batch."""
+        z = self.embed(inputs, data_samples)
+        present = self.present_mask(data_samples, next(iter(z.values())).device)
+        out = self.neck(z, present, data_samples)
+        return dict(z=z, present=present, **out)
+
+    # --------------------------------------------------------------- modes
+    def forward(self, inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[List[EmotionSample]] = None,
+                mode: str = 'tensor'):
+        if data_samples is None:
+            raise ValueError('data_samples are required (they carry frame '
+                             'lengths, modality masks and labels)')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs, data_samples)['fused'])
+        raise ValueError(f'invalid mode {mode!r}; expected loss, predict or '
+                         'tensor')
+
+    def loss(self, inputs: Dict[str, torch.Tensor],
+             data_samples: List[EmotionSample]) -> Dict[str, torch.Tensor]:
+        feats = self.extract_feat(inputs, data_samples)
+        losses = self.head.loss(feats['fused'], data_samples)
+        if self.aux_losses:
+            z = feats['z']
+            if self.contrastive_proj is not None:
+                z = {m: self.contrastive_proj[m](v) for m, v in z.items()}
+            labels, weights = labels_and_weights(data_samples,
+                                                 feats['fused'].device)
+            for loss in self.aux_losses:
+                losses.update(loss(z, labels, weights))
+        return losses
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: List[EmotionSample]) -> List[EmotionSample]:
+        feats = self.extract_feat(inputs, data_samples)
+        samples = self.head.predict(feats['fused'], data_samples)
+        if feats.get('weights') is not None:
+            for sample, w in zip(samples, feats['weights']):
+                sample.modality_weights = w.detach()
+        return samples
+
+    def fit_input_norms(self, stats: Dict[str, Union[tuple, list]]) -> None:
+        """Set standardisation statistics ``{m: (mean (D,), std (D,))}``."""
+        if self.input_norms is None:
+            return
+        for m in self.modalities:
+            self.input_norms[m].fit(*stats[m])
+
+    @property
+    def input_norms_fitted(self) -> bool:
+        return self.input_norms is None or all(
+            n.is_fitted for n in self.input_norms.values())

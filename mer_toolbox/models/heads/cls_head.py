@@ -1,0 +1,61 @@
+"""Classification head: owns its loss and its prediction."""
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from ...registry import HEADS, LOSSES
+from ...structures import EmotionSample
+
+
+def labels_and_weights(data_samples: List[EmotionSample],
+                       device: torch.device):
+    """Batch labels ``(B,)`` (-1 = no label) and loss weights ``(B,)``."""
+    labels = torch.tensor([s.label for s in data_samples], device=device)
+    weights = torch.tensor([float(s.get('weight', 1.0)) for s in data_samples],
+                           device=device)
+    return labels, weights
+
+
+@HEADS.register_module()
+class LinearClsHead(nn.Module):
+    """Dropout + (optional hidden layer) + linear classifier.
+
+    Args:
+        in_dim: fused feature size.
+        num_classes: number of emotion classes ``C``.
+        hidden_dim: optional hidden layer width (``None``: a single Linear).
+        dropout: dropout on the input.
+        loss: classification loss config (LOSSES), called as
+            ``loss(logits, labels, weight)``.
+    """
+
+    def __init__(self, in_dim: int, num_classes: int,
+                 hidden_dim: Optional[int] = None, dropout: float = 0.0,
+                 loss: Optional[dict] = None) -> None:
+        super().__init__()
+        layers: List[nn.Module] = [nn.Dropout(dropout)]
+        if hidden_dim:
+            layers += [nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True)]
+            in_dim = hidden_dim
+        self.pre_logits = nn.Sequential(*layers)
+        self.fc = nn.Linear(in_dim, num_classes)
+        self.loss_module = LOSSES.build(loss or dict(type='CrossEntropyLoss'))
+        self.num_classes = num_classes
+
+    def forward(self, fused: torch.Tensor) -> torch.Tensor:
+        """``(B, H)`` -> logits ``(B, C)``."""
+        return self.fc(self.pre_logits(fused))
+
+    def loss(self, fused: torch.Tensor,
+             data_samples: List[EmotionSample]) -> dict:
+        labels, weights = labels_and_weights(data_samples, fused.device)
+        logits = self(fused)
+        return dict(loss_cls=self.loss_module(logits, labels, weights))
+
+    def predict(self, fused: torch.Tensor,
+                data_samples: List[EmotionSample]) -> List[EmotionSample]:
+        scores = self(fused).softmax(-1)  # (B, C)
+        for sample, score in zip(data_samples, scores):
+            sample.set_pred(score)
+        return data_samples

@@ -1,0 +1,68 @@
+"""Everything a tool does before building a Runner, in one place."""
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (re-export)
+
+
+def register_all_modules() -> None:
+    """Import every subpackage that registers components or loaders.
+
+    Registries import lazily by themselves; the checkpoint loader for local
+    files must be in place before the Runner loads anything, so tools call
+    this first.
+    """
+    import mer_toolbox.datasets  # noqa: F401
+    import mer_toolbox.engine  # noqa: F401
+    import mer_toolbox.evaluation  # noqa: F401
+    import mer_toolbox.models  # noqa: F401
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None,
+                launcher: str = 'none') -> Config:
+    """Read a config, apply ``--cfg-options`` and pick the work dir."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def setup_launcher(launcher: str) -> None:
+    """Initialise torch.distributed ourselves so CPU-only DDP works."""
+    if launcher == 'none':
+        return
+    if launcher != 'pytorch':
+        raise ValueError(f'unsupported launcher {launcher!r}: use torchrun '
+                         "with --launcher pytorch (tools/dist_train.sh)")
+    from mer_toolbox.engine import init_distributed
+    init_distributed()
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the optimizer wrapper to mixed precision (CUDA only)."""
+    if not torch.cuda.is_available():
+        raise RuntimeError('--amp needs a CUDA device; this machine has none '
+                           '(train in float32 on CPU)')
+    opt = cfg.optim_wrapper
+    if opt.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        return
+    if opt.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise ValueError(f'--amp cannot convert optim_wrapper type '
+                         f'{opt.type!r}; set AmpOptimWrapper in the config')
+    opt.type = 'AmpOptimWrapper'
+    opt.setdefault('loss_scale', 'dynamic')
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get('RANK', '0')) == 0

@@ -1,0 +1,71 @@
+"""Evaluate a checkpoint and write predictions in the MER submission shape.
+
+    python tools/test.py CONFIG CHECKPOINT [--out predictions.csv]
+
+Prints the metric table; writes ``<work_dir>/test_metrics.json`` and, with
+``--out``, a CSV ``name,discrete,<class scores...>``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a mer_toolbox model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metrics go')
+    parser.add_argument('--out', help='predictions CSV (MER submission shape)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load the checkpoint with full pickle (only for '
+                        'files you produced; see docs/checkpoints.md)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'],
+                        default='none')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    from mer_toolbox.utils.setup_env import (is_main_process, load_config,
+                                             register_all_modules,
+                                             setup_launcher)
+    register_all_modules()
+    from mmengine.runner import Runner
+
+    from mer_toolbox.engine import trust_checkpoints
+    trust_checkpoints(args.trust_checkpoint)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
+                                'exist')
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    cfg.load_from, cfg.resume = None, False
+    setup_launcher(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    # strict: a checkpoint that does not fit the model is an error, not a
+    # warning followed by a test of half-random weights.
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    metrics = runner.test()
+    if is_main_process():
+        for metric in runner.test_evaluator.metrics:
+            if getattr(metric, 'last_report', None) is None:
+                continue
+            path = osp.join(runner.work_dir, 'test_metrics.json')
+            metric.dump_report_json(path)
+            runner.logger.info(f'metrics written to {path}')
+            if args.out:
+                os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+                metric.dump_predictions_csv(args.out)
+                runner.logger.info(f'predictions written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,61 @@
+"""Train a model from a config.
+
+    python tools/train.py configs/bdcl_stage1.py [--work-dir DIR] [--resume]
+    tools/dist_train.sh configs/bdcl_stage1.py 8        # torchrun, 8 processes
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a mer_toolbox model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from CHECKPOINT, or from the latest one '
+                        'in the work dir when no path is given')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision training (CUDA only)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load checkpoints with full pickle (only for '
+                        'files you produced; see docs/checkpoints.md)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                        'train_cfg.max_epochs=5 model.contrastive_dim=64')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'],
+                        default='none', help='job launcher (pytorch = '
+                        'torchrun)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from mer_toolbox.utils.setup_env import (enable_amp, load_config,
+                                             register_all_modules,
+                                             setup_launcher)
+    register_all_modules()
+    from mmengine.runner import Runner
+
+    from mer_toolbox.engine import trust_checkpoints
+    trust_checkpoints(args.trust_checkpoint)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    setup_launcher(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
