@@ -15,4 +15,4 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 exec python -m torch.distributed.run \
     --nnodes="$NNODES" --node-rank="$NODE_RANK" --master-addr="$MASTER_ADDR" \
     --nproc-per-node="$NPROC" --master-port="$PORT" \
-    "$(dirname "$0")/test.py "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
+    "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

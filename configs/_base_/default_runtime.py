@@ -21,7 +21,7 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 # DDP that drops device_ids on CPU (mer_toolbox/engine/distributed.py).
-model_wrapper_cfg = dict(type='MERDistributedDataParallel')
+model_wrapper_cfg = dict(type='mer_toolbox.MERDistributedDataParallel')
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

@@ -59,9 +59,12 @@ class MultimodalEmotionClassifier(BaseModel):
                  normalize_inputs: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            data_preprocessor=data_preprocessor or
-            dict(type='EmotionDataPreprocessor'), init_cfg=init_cfg)
+        # Built here from our registry: BaseModel would look the type up in
+        # MMEngine's root registry, which does not know our preprocessors
+        # unless a default scope happens to be active.
+        preprocessor = MODELS.build(
+            data_preprocessor or dict(type='EmotionDataPreprocessor'))
+        super().__init__(data_preprocessor=preprocessor, init_cfg=init_cfg)
         self.modalities = list(modalities)
         if not self.modalities:
             raise ValueError('modalities must name at least one modality')
@@ -92,7 +95,7 @@ class MultimodalEmotionClassifier(BaseModel):
             [LOSSES.build(cfg) for cfg in (aux_losses or [])])
         self.contrastive_proj = nn.ModuleDict({
             m: nn.Linear(emb_dim, contrastive_dim) for m in self.modalities
-        }) if contrastive_dim else None
+        }) if contrastive_dim and self.aux_losses else None
 
     # ------------------------------------------------------------ features
     def present_mask(self, data_samples: List[EmotionSample],

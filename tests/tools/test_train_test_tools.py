@@ -1,0 +1,88 @@
+"""tools/train.py and tools/test.py as a user runs them (fresh processes)."""
+import csv
+import json
+import os.path as osp
+import shutil
+
+import pytest
+import torch
+
+from conftest import run_tool, write_tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, tiny_demo_root):
+    """Train 2 epochs once; later tests test and resume from it."""
+    tmp = tmp_path_factory.mktemp('train')
+    cfg = write_tiny_config(str(tmp / 'cfg.py'), tiny_demo_root)
+    work = str(tmp / 'work')
+    proc = run_tool(['tools/train.py', cfg, '--work-dir', work])
+    return dict(cfg=cfg, work=work, log=proc.stdout + proc.stderr, tmp=tmp)
+
+
+def test_train_writes_checkpoints_and_logs_metrics(trained):
+    assert osp.isfile(osp.join(trained['work'], 'epoch_2.pth'))
+    assert 'emotion/waf' in trained['log']
+    assert 'loss_bdcl_inter' in trained['log']
+
+
+def test_test_tool_reports_metrics_and_writes_submission(trained):
+    out = osp.join(trained['tmp'], 'pred.csv')
+    ckpt = osp.join(trained['work'], 'epoch_2.pth')
+    proc = run_tool(['tools/test.py', trained['cfg'], ckpt, '--work-dir',
+                     trained['work'], '--out', out])
+    assert 'confusion matrix' in proc.stdout + proc.stderr
+    with open(osp.join(trained['work'], 'test_metrics.json')) as f:
+        report = json.load(f)
+    assert 0 <= report['metrics']['waf'] <= 100
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 90 and rows[0]['name'].startswith('demo_test_')
+    assert rows[0]['discrete'] in ('neutral', 'angry', 'happy', 'sad',
+                                   'worried', 'surprise')
+    assert abs(sum(float(rows[0][c]) for c in list(rows[0])[2:]) - 1) < 1e-4
+
+
+def test_resume_continues_from_the_last_epoch(trained, tmp_path):
+    # Same work dir, one more epoch: --resume must pick up epoch_2.pth and
+    # train only epoch 3, with the fitted input statistics restored.
+    work = str(tmp_path / 'work')
+    shutil.copytree(trained['work'], work)
+    cfg = write_tiny_config(str(tmp_path / 'cfg3.py'),
+                            _data_root(trained['cfg']), max_epochs=3)
+    proc = run_tool(['tools/train.py', cfg, '--work-dir', work, '--resume'])
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 2' in log.lower() or 'Load checkpoint from' in log
+    assert 'Epoch(train)   [1]' not in log and 'Epoch(train) [1]' not in log
+    assert 'Epoch(train) [3]' in log or 'Epoch(train)   [3]' in log
+    assert 'FeatureNormHook: fitted' not in log  # statistics came back
+    state = torch.load(osp.join(work, 'epoch_3.pth'),
+                       weights_only=False)
+    assert state['meta']['epoch'] == 3
+
+
+def _data_root(cfg_path):
+    with open(cfg_path) as f:
+        for line in f:
+            if line.startswith('val_dataloader'):
+                return line.split("data_root=")[1].split(',')[0].strip("'\"")
+    raise AssertionError('no data_root in the tiny config')
+
+
+def test_checkpoint_that_does_not_fit_the_model(trained, tmp_path):
+    cfg = write_tiny_config(str(tmp_path / 'wide.py'), _data_root(
+        trained['cfg']), extra="model = dict(encoders=dict(hidden_dim=64))")
+    proc = run_tool(['tools/test.py', cfg,
+                     osp.join(trained['work'], 'epoch_2.pth'), '--work-dir',
+                     str(tmp_path / 'w')], check=False)
+    assert proc.returncode != 0
+    assert 'size mismatch' in proc.stderr or 'shape' in proc.stderr
+
+
+def test_missing_checkpoint_is_a_clear_error(trained, tmp_path):
+    proc = run_tool(['tools/test.py', trained['cfg'],
+                     str(tmp_path / 'nope.pth')], check=False)
+    assert proc.returncode != 0 and 'nope.pth' in proc.stderr
+    assert 'does not exist' in proc.stderr
