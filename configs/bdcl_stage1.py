@@ -9,6 +9,6 @@ _base_ = [
 model = dict(
     aux_losses=[
         dict(type='BalancedDualContrastiveLoss', tau=0.1, lam_inter=0.2,
-             lam_intra=0.2)
+             lam_intra=0.2, gather_distributed=True)
     ],
     contrastive_dim=128)

@@ -12,6 +12,6 @@ model = dict(
                   dropout=0.3),
     aux_losses=[
         dict(type='BalancedDualContrastiveLoss', tau=0.1, lam_inter=0.2,
-             lam_intra=0.2)
+             lam_intra=0.2, gather_distributed=True)
     ],
     contrastive_dim=128)

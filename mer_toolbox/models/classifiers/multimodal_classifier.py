@@ -98,9 +98,17 @@ class MultimodalEmotionClassifier(BaseModel):
         }) if contrastive_dim and self.aux_losses else None
 
     # ------------------------------------------------------------ features
-    def present_mask(self, data_samples: List[EmotionSample],
-                     device: torch.device) -> torch.Tensor:
-        """``(B, M)`` bool: which modalities each clip really has."""
+    def present_mask(self, data_samples: Optional[List[EmotionSample]],
+                     device: torch.device, batch_size: int = 0
+                     ) -> torch.Tensor:
+        """``(B, M)`` bool: which modalities each clip really has.
+
+        Without ``data_samples`` (bulk inference on raw tensors) every
+        modality counts as present.
+        """
+        if data_samples is None:
+            return torch.ones(batch_size, len(self.modalities),
+                              dtype=torch.bool, device=device)
         mask = torch.tensor([[s.present(m) for m in self.modalities]
                              for s in data_samples], device=device)
         empty = (~mask).all(1)
@@ -111,16 +119,18 @@ class MultimodalEmotionClassifier(BaseModel):
         return mask
 
     def frame_mask(self, x: torch.Tensor, modality: str,
-                   data_samples: List[EmotionSample]) -> Optional[torch.Tensor]:
+                   data_samples: Optional[List[EmotionSample]]
+                   ) -> Optional[torch.Tensor]:
         """``(B, T)`` valid-frame mask for frame-level input, else None."""
-        if x.dim() != 3:
+        if x.dim() != 3 or data_samples is None:
             return None
         lengths = torch.tensor([s.get('lengths', {}).get(modality, x.shape[1])
                                 for s in data_samples], device=x.device)
         return torch.arange(x.shape[1], device=x.device) < lengths[:, None]
 
     def embed(self, inputs: Dict[str, torch.Tensor],
-              data_samples: List[EmotionSample]) -> Dict[str, torch.Tensor]:
+              data_samples: Optional[List[EmotionSample]] = None
+              ) -> Dict[str, torch.Tensor]:
         """Per-modality embeddings ``{m: (B, H)}``."""
         absent = [m for m in self.modalities if m not in inputs]
         if absent:
@@ -142,10 +152,12 @@ class MultimodalEmotionClassifier(BaseModel):
         return z
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor],
-                     data_samples: List[EmotionSample]) -> dict:
+                     data_samples: Optional[List[EmotionSample]] = None
+                     ) -> dict:
         """Embeddings, fused vector and fusion weights of a batch."""
         z = self.embed(inputs, data_samples)
-        present = self.present_mask(data_samples, next(iter(z.values())).device)
+        first = next(iter(z.values()))
+        present = self.present_mask(data_samples, first.device, len(first))
         out = self.neck(z, present, data_samples)
         return dict(z=z, present=present, **out)
 
@@ -153,14 +165,11 @@ class MultimodalEmotionClassifier(BaseModel):
     def forward(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[EmotionSample]] = None,
                 mode: str = 'tensor'):
-        if data_samples is None:
-            raise ValueError('data_samples are required (they carry frame '
-                             'lengths, modality masks and labels)')
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
-        if mode == 'tensor':
+        if mode == 'tensor':  # logits (B, C); data_samples optional
             return self.head(self.extract_feat(inputs, data_samples)['fused'])
         raise ValueError(f'invalid mode {mode!r}; expected loss, predict or '
                          'tensor')
@@ -175,8 +184,11 @@ class MultimodalEmotionClassifier(BaseModel):
                 z = {m: self.contrastive_proj[m](v) for m, v in z.items()}
             labels, weights = labels_and_weights(data_samples,
                                                  feats['fused'].device)
+            # Masked (absent) modalities are neither anchors nor negatives.
+            present = {m: feats['present'][:, j]
+                       for j, m in enumerate(self.modalities)}
             for loss in self.aux_losses:
-                losses.update(loss(z, labels, weights))
+                losses.update(loss(z, labels, weights, present=present))
         return losses
 
     def predict(self, inputs: Dict[str, torch.Tensor],

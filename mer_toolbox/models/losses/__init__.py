@@ -1,0 +1,11 @@
+"""Losses: cross-entropy, BDCL and its unbalanced ablation.
+
+Importing this package registers every loss in ``mer_toolbox.registry.LOSSES``
+(the registry's ``locations`` imports it on the first build).
+"""
+from .cross_entropy_loss import CrossEntropyLoss
+from .dual_contrastive_loss import (BalancedDualContrastiveLoss, DualContrastiveLoss,
+                                    UnbalancedDualContrastiveLoss)
+
+__all__ = ['CrossEntropyLoss', 'DualContrastiveLoss', 'BalancedDualContrastiveLoss',
+           'UnbalancedDualContrastiveLoss']
