@@ -11,7 +11,7 @@ default_hooks = dict(
 )
 # Input standardisation statistics from the training split (stored in the
 # checkpoint), see mer_toolbox/engine/hooks/feature_norm_hook.py.
-custom_hooks = [dict(type='FeatureNormHook')]
+custom_hooks = [dict(type='FeatureNormHook'), dict(type='EpochSeedHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,5 +1,5 @@
-# Table 2 ablation: the audio modality alone (BDCL keeps only its intra term).
-_base_ = ['../bdcl_stage1.py']
+# Table 2 ablation: the audio modality alone (labelled data only; BDCL keeps only its intra term).
+_base_ = ['ce_bdcl.py']
 
 modalities = ['audio']
 model = dict(modalities=modalities)

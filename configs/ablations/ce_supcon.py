@@ -1,6 +1,6 @@
 # Ablation: cross-entropy + the *unbalanced* dual contrastive loss (ordinary
-# InfoNCE denominator), everything else as in configs/bdcl_stage1.py.
-_base_ = ['../bdcl_stage1.py']
+# InfoNCE denominator) on labelled data only; otherwise as ce_bdcl.py.
+_base_ = ['ce_bdcl.py']
 
 model = dict(
     aux_losses=[

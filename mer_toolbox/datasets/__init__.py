@@ -6,10 +6,14 @@ from .feature_store import (NpyFeatureStore, PackedFeatureStore,
                             save_npy_atomic, write_packed_store)
 from .label_file import read_label_csv, write_label_csv
 from .mer_feature_dataset import MERFeatureDataset
+from .pseudo_label_table import PseudoLabelTable, names_fingerprint
+from .semi_supervised import SemiSupervisedDataset, SemiSupervisedSampler
 
 __all__ = [
     'MERFeatureDataset', 'DemoMERDataset', 'ensure_demo_data',
     'read_hidden_labels', 'NpyFeatureStore', 'PackedFeatureStore',
     'open_feature_store', 'pack_npy_store', 'save_npy_atomic',
-    'write_packed_store', 'read_label_csv', 'write_label_csv'
+    'write_packed_store', 'read_label_csv', 'write_label_csv',
+    'PseudoLabelTable', 'names_fingerprint', 'SemiSupervisedDataset',
+    'SemiSupervisedSampler'
 ]

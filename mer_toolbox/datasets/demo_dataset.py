@@ -1,8 +1,11 @@
 """The demo dataset as a config-buildable :class:`MERFeatureDataset`."""
 from typing import Dict, Optional, Sequence
 
+import numpy as np
+
 from ..registry import DATASETS
-from .demo import DEMO_FEATURE_DIMS, DEMO_FEATURE_SETS, ensure_demo_data
+from .demo import (DEMO_FEATURE_DIMS, DEMO_FEATURE_SETS, ensure_demo_data,
+                   read_hidden_labels)
 from .mer_feature_dataset import MERFeatureDataset
 
 DEMO_SPLITS = ('train', 'val', 'test', 'pool')
@@ -41,3 +44,10 @@ class DemoMERDataset(MERFeatureDataset):
             data_prefix=prefix, modalities=modalities,
             feature_dims=dict(DEMO_FEATURE_DIMS), labelled=split != 'pool',
             data_root=data_root, **kwargs)
+        #: True labels of pool clips, only to measure pseudo-label precision.
+        self.hidden_labels = None
+        if split == 'pool':
+            truth = read_hidden_labels(data_root)
+            self.hidden_labels = np.array(
+                [truth[self.get_data_info(i)['name']]
+                 for i in range(len(self))], dtype=np.int64)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import run_tool, write_tiny_config
+from mer_test_utils import run_tool, write_tiny_config
 
 pytestmark = pytest.mark.slow
 

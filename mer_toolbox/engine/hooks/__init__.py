@@ -1,4 +1,8 @@
 """Training hooks (HOOKS registry)."""
+from .epoch_seed_hook import EpochSeedHook
 from .feature_norm_hook import FeatureNormHook
+from .pseudo_label_hook import PseudoLabelHook, find_semi_supervised
+from .pseudo_label_selection import select_pseudo_labels
 
-__all__ = ['FeatureNormHook']
+__all__ = ['FeatureNormHook', 'PseudoLabelHook', 'EpochSeedHook',
+           'select_pseudo_labels', 'find_semi_supervised']

@@ -1,4 +1,5 @@
 """Per-modality encoders (ENCODERS registry)."""
+from . import raw  # noqa: F401  (raw-media encoders: CLIP, HuBERT, LMs, timm)
 from .feature_projector import (MLPFeatureProjector, TransformerSequenceEncoder,
                                 masked_mean)
 

@@ -8,7 +8,7 @@ from mer_toolbox.datasets import DemoMERDataset
 from mer_toolbox.datasets.demo import DEMO_FEATURE_DIMS
 from mer_toolbox.registry import MODELS
 
-from conftest import TINY_SIZES
+from mer_test_utils import TINY_SIZES
 
 
 def make_model(modalities, encoder=None, neck='AttentionFusionNeck',

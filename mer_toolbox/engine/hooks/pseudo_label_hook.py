@@ -1,0 +1,196 @@
+"""Stage-1 semi-supervision: pseudo-label the unlabelled pool each epoch."""
+import json
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import get_dist_info, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from ...registry import HOOKS
+from .pseudo_label_selection import select_pseudo_labels
+
+
+def find_semi_supervised(dataset):
+    """The :class:`SemiSupervisedDataset` inside a (wrapped) train dataset."""
+    if hasattr(dataset, 'active_indices') and hasattr(dataset, 'table'):
+        return dataset
+    for attr in ('dataset', 'datasets'):
+        inner = getattr(dataset, attr, None)
+        for d in inner if isinstance(inner, (list, tuple)) else [inner]:
+            if d is not None:
+                found = find_semi_supervised(d)
+                if found is not None:
+                    return found
+    return None
+
+
+def gather_rows(local: np.ndarray) -> np.ndarray:
+    """Concatenate every rank's ``(n_r, C)`` block in rank order."""
+    rank, world = get_dist_info()
+    if world == 1:
+        return local
+    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(world)]
+    dist.all_gather(sizes, torch.tensor([len(local)]))
+    longest = int(max(s.item() for s in sizes))
+    padded = torch.zeros(longest, local.shape[1], dtype=torch.float32)
+    padded[:len(local)] = torch.from_numpy(local)
+    blocks = [torch.zeros_like(padded) for _ in range(world)]
+    dist.all_gather(blocks, padded)
+    return torch.cat([b[:int(s.item())] for b, s in zip(blocks, sizes)]).numpy()
+
+
+@HOOKS.register_module()
+class PseudoLabelHook(Hook):
+    """Pseudo-label the unlabelled pool after each epoch past ``cold_start``.
+
+    The train dataset must be a ``SemiSupervisedDataset`` sampled by
+    ``SemiSupervisedSampler``: the labels written to its side table are used
+    from the next epoch on. Prediction runs in eval mode without gradients,
+    each rank scoring a contiguous shard of the pool that is then gathered,
+    so every rank applies the same selection. The table is saved in
+    checkpoints and restored on resume (a changed pool is an error).
+
+    Args:
+        cold_start: epochs trained on labelled data only before the first
+            round.
+        interval: epochs between rounds after that.
+        threshold: confidence threshold in ``(0, 1]``.
+        max_per_class: optional cap of pseudo-labels per class.
+        class_balanced_ratio: optional per-class fraction (see
+            :func:`select_pseudo_labels`).
+        weighting: ``'hard'`` or ``'confidence'`` loss weights for the
+            pseudo-labelled clips (applied in CE and BDCL).
+        batch_size: clips per forward pass while scoring the pool.
+    """
+
+    priority = 'NORMAL'  # before CheckpointHook saves the new table
+
+    def __init__(self, cold_start: int = 5, interval: int = 1,
+                 threshold: float = 0.9, max_per_class: Optional[int] = None,
+                 class_balanced_ratio: Optional[float] = None,
+                 weighting: str = 'hard', batch_size: int = 2048) -> None:
+        if cold_start < 1 or interval < 1:
+            raise ValueError('cold_start and interval must be >= 1')
+        select_pseudo_labels(np.ones((1, 2)) / 2, threshold, max_per_class,
+                             class_balanced_ratio, weighting)  # validate
+        self.cold_start, self.interval = cold_start, interval
+        self.select_kwargs = dict(threshold=threshold,
+                                  max_per_class=max_per_class,
+                                  class_balanced_ratio=class_balanced_ratio,
+                                  weighting=weighting)
+        self.batch_size = batch_size
+        self.dataset = None
+
+    # ----------------------------------------------------------- lifecycle
+    def before_run(self, runner) -> None:
+        loader = runner.train_dataloader
+        dataset = getattr(loader, 'dataset', None)
+        if dataset is None:  # an unbuilt loader config (test-only runs)
+            return
+        self.dataset = find_semi_supervised(dataset)
+        if self.dataset is None:
+            raise TypeError('PseudoLabelHook needs the train dataset to be a '
+                            'SemiSupervisedDataset (labelled + unlabelled)')
+
+    def after_train_epoch(self, runner) -> None:
+        finished = runner.epoch + 1
+        if finished < self.cold_start or \
+                (finished - self.cold_start) % self.interval:
+            return
+        scores = self.score_pool(runner)
+        sel = select_pseudo_labels(scores, excluded=self.dataset.excluded,
+                                   **self.select_kwargs)
+        self.dataset.table.update(sel['labels'], sel['weights'],
+                                  sel['confidence'])
+        self.log_round(runner, sel, finished)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.dataset is not None:
+            checkpoint['pseudo_labels'] = self.dataset.table.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Only a resumed run continues the old table; load_from starts fresh.
+        if self.dataset is None or not getattr(runner, '_resume', False):
+            return
+        if 'pseudo_labels' in checkpoint:
+            self.dataset.table.load_state_dict(checkpoint['pseudo_labels'])
+
+    # ------------------------------------------------------------- scoring
+    @torch.no_grad()
+    def score_pool(self, runner) -> np.ndarray:
+        """Class probabilities ``(P, C)`` of the whole pool, on every rank."""
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        pool = self.dataset.pool
+        rank, world = get_dist_info()
+        lo, hi = rank * len(pool) // world, (rank + 1) * len(pool) // world
+        was_training = model.training
+        model.eval()
+        try:
+            fast = hasattr(pool, 'load_rows') and all(
+                all(pool.get_data_info(i)['modality_present'].values())
+                for i in range(len(pool))) if self._utterance_level(pool) \
+                else False
+            blocks = []
+            for start in range(lo, hi, self.batch_size):
+                stop = min(start + self.batch_size, hi)
+                blocks.append(self._score_rows(model, pool, start, stop, fast))
+            c = model.head.num_classes
+            local = np.concatenate(blocks) if blocks else np.zeros((0, c))
+        finally:
+            model.train(was_training)
+        return gather_rows(local.astype(np.float32))
+
+    @staticmethod
+    def _utterance_level(pool) -> bool:
+        return not any(getattr(s, 'frame_level', False)
+                       for s in pool.stores().values())
+
+    @staticmethod
+    def _score_rows(model, pool, start: int, stop: int, fast: bool):
+        device = next(model.parameters()).device
+        if fast:  # one memory-map slice per modality, no per-clip objects
+            arrays = pool.load_rows(start, stop)
+            inputs = {m: torch.from_numpy(a).to(device)
+                      for m, a in arrays.items()}
+            logits = model(inputs, None, mode='tensor')
+        else:
+            batch = pseudo_collate([pool[i] for i in range(start, stop)])
+            data = model.data_preprocessor(batch, training=False)
+            logits = model(**data, mode='tensor')
+        return logits.float().softmax(-1).cpu().numpy()
+
+    # ------------------------------------------------------------- logging
+    def log_round(self, runner, sel: dict, epoch: int) -> None:
+        classes = list(self.dataset.metainfo['classes'])
+        labels = sel['labels']
+        chosen = labels >= 0
+        record = dict(epoch=epoch, selected=int(chosen.sum()),
+                      pool=int(len(labels)),
+                      mean_confidence=float(sel['confidence'][chosen].mean())
+                      if chosen.any() else 0.0,
+                      per_class={c: int((labels == i).sum())
+                                 for i, c in enumerate(classes)})
+        hidden = getattr(self.dataset.pool, 'hidden_labels', None)
+        if hidden is not None:
+            hit = (hidden == labels) & chosen
+            record['precision'] = float(hit.sum() / max(chosen.sum(), 1))
+            record['per_class_precision'] = {
+                c: (float(hit[labels == i].mean()) if (labels == i).any()
+                    else None) for i, c in enumerate(classes)}
+        hub = runner.message_hub
+        hub.update_scalar('pseudo/selected', record['selected'])
+        hub.update_scalar('pseudo/mean_confidence', record['mean_confidence'])
+        if 'precision' in record:
+            hub.update_scalar('pseudo/precision', record['precision'])
+        runner.logger.info(f'PseudoLabelHook epoch {epoch}: '
+                           f'{json.dumps(record)}')
+        if is_main_process():
+            with open(osp.join(runner.work_dir, 'pseudo_labels.jsonl'), 'a',
+                      encoding='utf-8') as f:
+                f.write(json.dumps(record) + '\n')

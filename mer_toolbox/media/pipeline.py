@@ -1,0 +1,236 @@
+"""One clip in, features out: decode -> face crops -> encoders.
+
+:class:`FeatureExtractor` is the reusable library half of
+``tools/extract_features.py`` (which adds the clip loop, resume, logs and the
+summary) and of single-clip inference. Each *feature set* is one encoder plus
+the levels it writes, named MERTools-style: ``<name>-UTT`` holds ``(D,)``
+utterance features (the mean over the clip's sequence), ``<name>-FRA`` holds
+``(T, D)`` frame-level ones (face crops, 20 ms audio steps, or tokens).
+
+Video sets share one decode and one set of face crops; audio sets share one
+decode. A failure hits only the sets that needed the failing input: a clip
+without an audio stream still gets its video and text features.
+"""
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from mer_toolbox.datasets.feature_store import check_feature
+from .decode import (DEFAULT_SAMPLE_RATE, read_audio, read_video,
+                     select_frame_indices)
+from .errors import ENCODER_ERROR, MISSING_SUBTITLE, UNEXPECTED, ClipError
+from .faces import FaceCropper
+
+LEVELS = ('UTT', 'FRA')
+_VIDEO_KEYS = ('fps', 'num_frames', 'max_frames', 'max_side')
+_EMPTY_POLICIES = ('missing', 'encode')
+
+
+@dataclass
+class FeatureSet:
+    """One encoder and the levels it writes.
+
+    Attributes:
+        name: folder prefix, e.g. ``clip-vit-large-patch14``.
+        encoder: a built raw encoder (``modality``, ``encode_frames``).
+        levels: subset of ``('UTT', 'FRA')``.
+    """
+    name: str
+    encoder: object
+    levels: Tuple[str, ...]
+
+    @property
+    def modality(self) -> str:
+        return self.encoder.modality
+
+    def folders(self) -> List[str]:
+        return [f'{self.name}-{level}' for level in self.levels]
+
+
+@dataclass
+class ClipExtraction:
+    """Everything one clip produced.
+
+    Attributes:
+        features: ``{folder: array}``, ``(D,)`` for ``-UTT``, ``(T, D)`` for
+            ``-FRA``; only the sets that succeeded.
+        failures: ``{feature-set name: ClipError}``.
+        warnings: ``(reason, detail)`` pairs, e.g. the whole-frame fallback.
+    """
+    features: Dict[str, np.ndarray] = field(default_factory=dict)
+    failures: Dict[str, ClipError] = field(default_factory=dict)
+    warnings: List[Tuple[str, str]] = field(default_factory=list)
+
+
+class FeatureExtractor:
+    """Build encoders once, then extract any number of clips.
+
+    Args:
+        feature_sets: list of ``dict(encoder=dict(type=...), name=None,
+            levels=('UTT',))``; ``name`` defaults to the checkpoint's
+            basename, ``levels`` to ``('UTT', 'FRA')`` for video sets and
+            ``('UTT',)`` otherwise.
+        video: ``fps`` / ``num_frames`` / ``max_frames`` / ``max_side``
+            (sampling, see :mod:`.decode`; default ``num_frames=16``) and
+            ``faces=dict(detector=dict(type='opencv_haar'), margin=0.2,
+            size=224, on_no_face='whole_frame')`` (see :mod:`.faces`).
+        audio: ``dict(sample_rate=16000)``.
+        subtitle: ``dict(empty='missing')``: an empty subtitle fails the
+            text sets with 'missing subtitle'; ``empty='encode'`` encodes
+            ``''`` (model-dependent: BERT-like models see only their special
+            tokens, BLOOM's tokenizer gives no token and the set fails).
+            A clip with no subtitle at all always fails its text sets.
+        device / dtype: if given, override every encoder's own setting.
+    """
+
+    def __init__(self, feature_sets: Sequence[dict], video: Optional[dict] = None,
+                 audio: Optional[dict] = None, subtitle: Optional[dict] = None,
+                 device: Optional[str] = None, dtype: Optional[str] = None) -> None:
+        from mer_toolbox.models.encoders import raw  # noqa: F401 registers
+        from mer_toolbox.registry import ENCODERS
+        if not feature_sets:
+            raise ValueError('feature_sets is empty: nothing to extract')
+        video = dict(video or {})
+        faces = dict(video.pop('faces', None) or {})
+        unknown = set(video) - set(_VIDEO_KEYS)
+        if unknown:
+            raise ValueError(f'video: unknown keys {sorted(unknown)}; expected '
+                             f'{list(_VIDEO_KEYS)} and faces')
+        if video.get('fps') is None:
+            video.setdefault('num_frames', 16)
+        self.video_cfg = video
+        audio = dict(audio or {})
+        self.sample_rate = int(audio.pop('sample_rate', DEFAULT_SAMPLE_RATE))
+        subtitle = dict(subtitle or {})
+        self.empty_subtitle = subtitle.pop('empty', 'missing')
+        if audio or subtitle:
+            raise ValueError(f'unknown keys: audio {sorted(audio)}, subtitle '
+                             f'{sorted(subtitle)}')
+        if self.empty_subtitle not in _EMPTY_POLICIES:
+            raise ValueError(f'subtitle.empty must be one of {_EMPTY_POLICIES}'
+                             f', got {self.empty_subtitle!r}')
+        sampling = {k: v for k, v in video.items() if k != 'max_side'}
+        select_frame_indices(np.arange(2.0), **sampling)  # bad sampling: fail now
+        # check the cheap parts before loading any model
+        classes = [spec['encoder']['type'] if isinstance(
+            spec['encoder']['type'], type) else ENCODERS.get(
+                spec['encoder']['type']) for spec in feature_sets]
+        faces.setdefault('detector', dict(type='opencv_haar'))
+        # built only when needed: text/audio-only runs need no OpenCV
+        self.cropper = (FaceCropper(**faces) if any(
+            c.modality == 'video' for c in classes) else None)
+        self.sets: List[FeatureSet] = []
+        for spec in feature_sets:
+            spec = dict(spec)
+            enc_cfg = dict(spec.pop('encoder'))
+            for key, value in (('device', device), ('dtype', dtype)):
+                if value is not None:
+                    enc_cfg[key] = value
+            encoder = ENCODERS.build(enc_cfg)
+            name = spec.pop('name', None) or encoder.default_name
+            default = ('UTT', 'FRA') if encoder.modality == 'video' else ('UTT',)
+            levels = tuple(spec.pop('levels', default))
+            if spec:
+                raise ValueError(f'feature set {name!r}: unknown keys '
+                                 f'{sorted(spec)}')
+            if not levels or set(levels) - set(LEVELS):
+                raise ValueError(f'feature set {name!r}: levels must be a '
+                                 f'non-empty subset of {LEVELS}, got {levels}')
+            self.sets.append(FeatureSet(name, encoder, levels))
+        names = [s.name for s in self.sets]
+        if len(set(names)) != len(names):
+            raise ValueError(f'duplicate feature-set names {names}')
+        #: seconds spent per stage, summed over clips (decode / faces / encoders)
+        self.timings: Dict[str, float] = defaultdict(float)
+
+    def folders(self) -> List[str]:
+        """Every output folder name, e.g. ``['clip-vit-large-patch14-UTT', ...]``."""
+        return [f for s in self.sets for f in s.folders()]
+
+    def extract(self, video_path: str, subtitle: Optional[str] = None,
+                only: Optional[Iterable[str]] = None) -> ClipExtraction:
+        """Extract one clip, recording failures per feature set.
+
+        Args:
+            video_path: the clip (video, or audio-only when only audio sets
+                run).
+            subtitle: its subtitle; ``None`` means none exists.
+            only: restrict to these feature-set names (used by resume).
+        """
+        only = None if only is None else set(only)
+        wanted = [s for s in self.sets if only is None or s.name in only]
+        result = ClipExtraction()
+        inputs: Dict[str, object] = {}
+        for modality in dict.fromkeys(s.modality for s in wanted):
+            try:
+                inputs[modality] = self._load(modality, video_path, subtitle,
+                                              result)
+            except ClipError as err:
+                inputs[modality] = err
+            except Exception as err:  # noqa: BLE001 one clip must not stop a run
+                inputs[modality] = ClipError(
+                    UNEXPECTED, f'{type(err).__name__}: {err}')
+        for fset in wanted:
+            data = inputs[fset.modality]
+            if isinstance(data, ClipError):
+                result.failures[fset.name] = data
+                continue
+            start = time.perf_counter()
+            try:
+                seq = fset.encoder.encode_frames(data)  # (T, D)
+                seq = check_feature(np.asarray(seq, dtype=np.float32),
+                                    f'{fset.name} on {video_path}')
+                for level in fset.levels:
+                    result.features[f'{fset.name}-{level}'] = (
+                        seq.mean(0) if level == 'UTT' else seq)
+            except ClipError as err:
+                result.failures[fset.name] = err
+            except Exception as err:  # noqa: BLE001 e.g. CUDA OOM, NaN output
+                result.failures[fset.name] = ClipError(
+                    ENCODER_ERROR, f'{type(err).__name__}: {err}')
+            self.timings[f'encode:{fset.name}'] += time.perf_counter() - start
+        return result
+
+    def extract_clip(self, video_path: str,
+                     subtitle: Optional[str] = None) -> Dict[str, np.ndarray]:
+        """Strict single-clip call: ``{folder: array}`` or raise the first failure."""
+        result = self.extract(video_path, subtitle)
+        if result.failures:
+            name, err = next(iter(result.failures.items()))
+            raise ClipError(err.reason, f'{video_path} [{name}]: {err.detail}')
+        return result.features
+
+    def _load(self, modality: str, path: str, subtitle: Optional[str],
+              result: ClipExtraction):
+        """Decode the input one modality's encoders need."""
+        start = time.perf_counter()
+        if modality == 'video':
+            frames = read_video(path, **self.video_cfg).frames  # (T, H, W, 3)
+            self.timings['decode_video'] += time.perf_counter() - start
+            start = time.perf_counter()
+            crops = self.cropper(frames)  # (T, S, S, 3)
+            self.timings['faces'] += time.perf_counter() - start
+            if crops.fallback == 'whole_frame':
+                result.warnings.append(('no face found', f'whole frames used '
+                                        f'for all {len(frames)} frames'))
+            elif not crops.detected.all() and crops.fallback == '':
+                missing = int((~crops.detected).sum())
+                result.warnings.append(('face missing in some frames',
+                                        f'{missing}/{len(frames)} frames reuse'
+                                        ' the nearest detected box'))
+            return crops.crops
+        if modality == 'audio':
+            samples = read_audio(path, self.sample_rate)  # (S,)
+            self.timings['decode_audio'] += time.perf_counter() - start
+            return samples
+        if modality == 'text':
+            if subtitle is None:
+                raise ClipError(MISSING_SUBTITLE, 'no subtitle for this clip')
+            if not subtitle.strip() and self.empty_subtitle == 'missing':
+                raise ClipError(MISSING_SUBTITLE, 'the subtitle is empty')
+            return subtitle.strip()
+        raise ValueError(f'encoder modality {modality!r} is not one of '
+                         "'video', 'audio', 'text'")
