@@ -27,7 +27,7 @@ from mmengine.config import Config, DictAction
 from mer_toolbox.priors import (build_prior_embeddings, plan_clips,
                                 read_clip_list, run_generation)
 from mer_toolbox.priors.apikey import RedactingFilter, key_from_env
-from mer_toolbox.priors.gemini import FatalTeacherError
+from mer_toolbox.priors.retrying import FatalTeacherError
 from mer_toolbox.registry import PRIOR_EMBEDDERS, PRIOR_GENERATORS
 
 logger = logging.getLogger('mer_toolbox.tools.generate_priors')
@@ -107,8 +107,14 @@ def dry_run(generator, clips, store: str, args) -> None:
     print(f'calls to make: {len(todo)}'
           + (f' ({missing} without a video file: recorded as missing_input)'
              if missing else ''))
-    print(f'estimated cost: ${generator.estimate_cost(todo):.2f} (assumed '
-          'prices and token counts; see docs/priors.md)')
+    cost = generator.estimate_cost(todo)
+    print(f'estimated cost: ${cost:.2f}' if cost >= 1 else
+          f'estimated cost: ${cost:.4f}',
+          '(assumed prices and token counts; see docs/priors.md)')
+    rpm = getattr(generator, 'requests_per_minute', None)
+    if rpm and todo:
+        print(f'at most {rpm:g} requests/min: at least '
+              f'{len(todo) / rpm / 60:.1f} h')
 
 
 def main(argv=None) -> int:

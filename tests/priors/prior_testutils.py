@@ -1,0 +1,74 @@
+"""Helpers shared by the prior tests (a uniquely named module: tests are
+collected without packages, so module names must not collide)."""
+import csv
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(__file__))  # fake_gemini: one home, shared
+from fake_gemini import synthetic_mp4  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CANARY_KEY = 'CANARY-d41d8cd98f00b204e9800998ecf8427e'
+KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL',
+           'GOOGLE_GENAI_USE_VERTEXAI')
+
+
+def make_clips(root: str, names, subtitles=None, size: int = 256):
+    """Write ``<root>/video/<name>.mp4`` and ``<root>/clips.csv``."""
+    os.makedirs(osp.join(root, 'video'), exist_ok=True)
+    for name in names:
+        with open(osp.join(root, 'video', name + '.mp4'), 'wb') as f:
+            f.write(synthetic_mp4(name, size))
+    list_file = osp.join(root, 'clips.csv')
+    with open(list_file, 'w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f)
+        writer.writerow(['name', 'subtitle'])
+        for name in names:
+            writer.writerow([name, (subtitles or {}).get(name, f'{name} 说话')])
+    return list_file
+
+
+def tool_env(**extra) -> dict:
+    """Environment for running tools/ in a subprocess from the repo."""
+    env = {k: v for k, v in os.environ.items() if k not in KEY_ENV}
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO] + [p for p in [env.get('PYTHONPATH')] if p])
+    env.update(extra)
+    return env
+
+
+def write_gemini_config(path: str, clip_root: str, store: str, url: str,
+                        **generator) -> str:
+    """A Gemini config file pointing at the fake server ``url``."""
+    options = dict(base_url=url, max_concurrency=4, requests_per_minute=None,
+                   timeout_s=10, max_attempts=3, backoff_initial_s=0.01,
+                   backoff_max_s=0.05)
+    options.update(generator)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(f"""clips = dict(list_file={osp.join(clip_root, 'clips.csv')!r},
+             video_dir={osp.join(clip_root, 'video')!r})
+prior_generator = dict(type='GeminiPriorGenerator', **{options!r})
+prior_store = {store!r}
+prior_embedder = dict(type='HashingTextEmbedder', dim=32)
+""")
+    return path
+
+
+def run_tool(argv) -> int:
+    """Run ``tools/generate_priors.py`` in this process (a subprocess costs
+    seconds of imports); root logging is restored afterwards."""
+    import importlib.util
+    import logging
+    spec = importlib.util.spec_from_file_location(
+        'generate_priors_tool', osp.join(REPO, 'tools', 'generate_priors.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return module.main([str(a) for a in argv])
+    finally:
+        for handler in root.handlers[len(handlers):]:
+            handler.close()
+        root.handlers[:], root.level = handlers, level

@@ -1,0 +1,217 @@
+"""GeminiPriorGenerator against the local fake Gemini server."""
+import base64
+import logging
+import os.path as osp
+import time
+
+import pytest
+from fake_gemini import (BAD_BODY, DROP, EMPTY, NON_JSON_TEXT, OK,
+                         PROMPT_BLOCKED, SAFETY, http, prior_payload, text)
+from prior_testutils import make_clips
+
+from mer_toolbox.priors import (FatalTeacherError, GeminiPriorGenerator,
+                                PROMPT_VERSION, latest_records, read_clip_list,
+                                run_generation)
+from mer_toolbox.registry import PRIOR_GENERATORS
+
+FAST = dict(max_concurrency=4, requests_per_minute=None, timeout_s=5,
+            max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+
+
+def generate(fake, clip_dir, **options):
+    """Run the generator over clip_dir; return (summary, name -> record)."""
+    cfg = dict(type='GeminiPriorGenerator', base_url=fake.url, **FAST)
+    cfg.update(options)
+    generator = PRIOR_GENERATORS.build(cfg)
+    clips = read_clip_list(str(clip_dir / 'clips.csv'),
+                           video_dir=str(clip_dir / 'video'))
+    store = str(clip_dir / 'priors.jsonl')
+    summary = run_generation(generator, clips, store, progress=False,
+                             handle_signals=False)
+    records = {k[0]: r for k, r in latest_records(store).items()}
+    return summary, records
+
+
+def test_success_parsed_into_records(fake_gemini, clip_dir, canary_key):
+    fake_gemini.keep_bodies = True
+    summary, records = generate(fake_gemini, clip_dir)
+    assert summary.ok == 8 and not summary.failed
+    record = records['c3']
+    expected = prior_payload('c3')
+    assert record.teacher == 'gemini-2.5-flash'
+    assert record.prompt_version == PROMPT_VERSION
+    assert record.label == expected['label']
+    assert record.action_units == [6, 12]
+    assert record.contributions == pytest.approx(
+        {'video': 0.5, 'audio': 0.3, 'text': 0.2})
+    assert record.usage['input_tokens'] > 0 and record.attempts == 1
+    assert summary.input_tokens == sum(r.usage['input_tokens']
+                                       for r in records.values())
+    assert summary.cost > 0
+    # What went over the wire: the video inline, the subtitle in the prompt,
+    # the schema, the key in the header (and only there).
+    call = fake_gemini.generate_calls('c3')[0]
+    assert call.api_key == canary_key
+    parts = call.body['contents'][0]['parts']
+    video = base64.urlsafe_b64decode(parts[0]['inlineData']['data'])
+    assert b'MERCLIP:c3' in video
+    assert 'c3 说话' in parts[1]['text'] and 'AU6 cheek raiser' in parts[1][
+        'text']
+    config = call.body['generationConfig']
+    assert config['responseMimeType'] == 'application/json'
+    assert config['responseSchema']['properties']['label']['enum'][0] == \
+        'neutral'
+    assert config['temperature'] == 0.2
+
+
+def test_429_then_success(fake_gemini, clip_dir, canary_key):
+    fake_gemini.script['c1'] = [http(429, retry_delay='0.01s'), OK]
+    summary, records = generate(fake_gemini, clip_dir)
+    assert records['c1'].ok and records['c1'].attempts == 2
+    assert len(fake_gemini.generate_calls('c1')) == 2
+    assert summary.ok == 8 and summary.calls == 9
+
+
+def test_500_retried_then_recorded(fake_gemini, clip_dir, canary_key):
+    fake_gemini.script['c1'] = [http(500), OK]
+    fake_gemini.script['c2'] = [http(500), http(503), http(500)]
+    summary, records = generate(fake_gemini, clip_dir)
+    assert records['c1'].ok
+    assert not records['c2'].ok and records['c2'].reason == 'server_error'
+    assert records['c2'].attempts == 3 and '500' in records['c2'].detail
+    assert summary.failed == {'server_error': 1}
+
+
+def test_malformed_body_and_dropped_connection_retried(fake_gemini, clip_dir,
+                                                       canary_key):
+    fake_gemini.script['c1'] = [BAD_BODY, OK]
+    fake_gemini.script['c2'] = [DROP, OK]
+    fake_gemini.script['c3'] = [BAD_BODY] * 3
+    _, records = generate(fake_gemini, clip_dir)
+    assert records['c1'].ok and records['c1'].attempts == 2
+    assert records['c2'].ok and records['c2'].attempts == 2
+    assert records['c3'].reason == 'bad_response_body'
+
+
+@pytest.mark.parametrize('reply,reason', [
+    (text(dict(prior_payload('x'), label='joyful')), 'schema_violation'),
+    (text(dict(prior_payload('x'), action_units=[3, 12])), 'schema_violation'),
+    (text(dict(prior_payload('x'),
+               contributions={'video': 50, 'audio': 50, 'text': 50})),
+     'schema_violation'),
+    (NON_JSON_TEXT, 'non_json'),
+    (EMPTY, 'empty_reply'),
+    (SAFETY, 'safety_blocked'),
+    (PROMPT_BLOCKED, 'safety_blocked'),
+])
+def test_unusable_reply_is_a_failed_record_not_retried(
+        fake_gemini, clip_dir, canary_key, reply, reason):
+    fake_gemini.script['c4'] = [reply, OK]
+    summary, records = generate(fake_gemini, clip_dir)
+    assert not records['c4'].ok and records['c4'].reason == reason
+    assert records['c4'].label is None and records['c4'].detail
+    # Billed replies are not retried automatically (--retry-failed does).
+    assert len(fake_gemini.generate_calls('c4')) == 1
+    assert summary.ok == 7 and summary.failed == {reason: 1}
+
+
+def test_schema_violation_detail_says_what(fake_gemini, clip_dir, canary_key):
+    fake_gemini.script['c0'] = [text(dict(prior_payload('c0'), label='joy'))]
+    _, records = generate(fake_gemini, clip_dir)
+    assert "label 'joy' is not one of" in records['c0'].detail
+
+
+def test_missing_video_recorded_without_a_call(fake_gemini, clip_dir,
+                                               canary_key):
+    (clip_dir / 'video' / 'c5.mp4').unlink()
+    _, records = generate(fake_gemini, clip_dir)
+    assert records['c5'].reason == 'missing_input'
+    assert fake_gemini.generate_calls('c5') == []
+
+
+def test_large_video_goes_through_files_api(fake_gemini, tmp_path,
+                                            canary_key):
+    make_clips(str(tmp_path), ['big1', 'big2'], size=4096)
+    _, records = generate(fake_gemini, tmp_path, inline_max_bytes=1000,
+                          file_poll_s=0.01)
+    assert records['big1'].ok and records['big2'].ok
+    methods = [(r.method, r.path.split('?')[0]) for r in fake_gemini.requests]
+    assert ('POST', '/upload/v1beta/files') in methods
+    # One poll per upload: uploaded PROCESSING, then found ACTIVE.
+    assert sum(m == 'GET' for m, _ in methods) == 2
+    assert sum(m == 'DELETE' for m, _ in methods) == 2
+    assert fake_gemini.files == {}  # uploads deleted after use
+
+
+def test_concurrency_bounded_and_overlapping(fake_gemini, tmp_path,
+                                            canary_key):
+    make_clips(str(tmp_path), [f'c{i}' for i in range(12)])
+    fake_gemini.latency = 0.3
+    start = time.monotonic()
+    summary, _ = generate(fake_gemini, tmp_path, max_concurrency=4)
+    elapsed = time.monotonic() - start
+    assert summary.ok == 12
+    assert fake_gemini.max_inflight == 4
+    assert elapsed < 12 * 0.3 / 2  # serial would take 3.6 s; ideal 0.9 s
+
+
+def test_requests_per_minute_limit(fake_gemini, clip_dir, canary_key):
+    start = time.monotonic()
+    generate(fake_gemini, clip_dir, requests_per_minute=600)  # 10 per second
+    assert time.monotonic() - start >= 0.65  # 8 calls, 1 immediately
+
+
+def test_timeout_retried_then_recorded(fake_gemini, clip_dir, canary_key):
+    from fake_gemini import slow
+    fake_gemini.script['c0'] = [slow(OK, 2.0), OK]
+    fake_gemini.script['c1'] = [slow(OK, 2.0)] * 2
+    _, records = generate(fake_gemini, clip_dir, timeout_s=0.5,
+                          max_attempts=2)
+    assert records['c0'].ok and records['c0'].attempts == 2
+    assert records['c1'].reason == 'timeout'
+
+
+def test_base_url_from_sdk_environment(fake_gemini, clip_dir, canary_key,
+                                       monkeypatch):
+    monkeypatch.setenv('GOOGLE_GEMINI_BASE_URL', fake_gemini.url)
+    summary, _ = generate(fake_gemini, clip_dir, base_url=None)
+    assert summary.ok == 8 and len(fake_gemini.generate_calls()) == 8
+
+
+def test_no_key_fails_before_any_call(fake_gemini, clip_dir, canary_key,
+                                      monkeypatch):
+    monkeypatch.delenv('GEMINI_API_KEY')
+    with pytest.raises(FatalTeacherError, match='GEMINI_API_KEY'):
+        generate(fake_gemini, clip_dir)
+    assert fake_gemini.requests == []
+
+
+def test_rejected_key_stops_the_run(fake_gemini, clip_dir, canary_key):
+    fake_gemini.default = http(403)
+    with pytest.raises(FatalTeacherError, match='rejected the key'):
+        generate(fake_gemini, clip_dir, max_concurrency=1)
+    assert len(fake_gemini.generate_calls()) == 1
+    assert latest_records(str(clip_dir / 'priors.jsonl')) == {}
+
+
+def test_api_key_in_config_is_refused():
+    with pytest.raises(ValueError, match='environment'):
+        GeminiPriorGenerator(api_key='sk-oops')
+
+
+def test_key_never_in_records_or_logs(fake_gemini, clip_dir, canary_key,
+                                      caplog):
+    # Failures whose text might carry request details, at every log level.
+    fake_gemini.script['c0'] = [http(500)] * 3
+    fake_gemini.script['c1'] = [http(400)]
+    fake_gemini.script['c2'] = [DROP] * 3
+    with caplog.at_level(logging.DEBUG):
+        generate(fake_gemini, clip_dir)
+    store = (clip_dir / 'priors.jsonl').read_text(encoding='utf-8')
+    assert 'client_error' in store and 'server_error' in store
+    assert canary_key not in store
+    assert canary_key not in caplog.text
+    generator = GeminiPriorGenerator(base_url=fake_gemini.url)
+    generator.setup()
+    assert canary_key not in repr(vars(generator))
+    assert osp.exists(clip_dir / 'priors.jsonl')
