@@ -15,7 +15,7 @@ def write_tiny_config(path: str, data_root: str, base: str = 'bdcl_stage1.py',
     """Write a config inheriting ``configs/<base>`` on the tiny demo data."""
     from mmengine.config import Config
     base_path = osp.join(REPO, 'configs', base)
-    base_cfg = Config.fromfile(base_path)
+    base_cfg = Config.fromfile(base_path, import_custom_modules=False)
     demo = f'dict(data_root={data_root!r}, sizes=_sizes)'
     if base_cfg.train_dataloader.dataset.type == 'SemiSupervisedDataset':
         train = f'dict(labelled={demo}, unlabelled={demo})'

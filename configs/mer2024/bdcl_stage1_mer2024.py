@@ -1,17 +1,28 @@
-# Stage 1 (CE + BDCL) on real MER2024-SEMI features (see docs/mer2024.md):
+# Stage 1 (CE + BDCL + per-epoch pseudo-labels) on real MER2024-SEMI features
+# (see docs/extraction.md for producing them):
 #   MER2024_ROOT=/path/to/mer2024 python tools/train.py \
 #       configs/mer2024/bdcl_stage1_mer2024.py
-_base_ = [
-    '../_base_/default_runtime.py', '../_base_/datasets/mer2024.py',
-    '../_base_/models/attention_fusion.py', '../_base_/schedules/adam_40e.py'
-]
+# Besides the labelled CSVs the root holds `unlabelled.csv` (column `name`):
+# the ~115k unlabelled clips, whose features sit in the same folders. Pack the
+# feature folders (tools/pack_features.py) for fast pool scoring.
+_base_ = ['bdcl_stage1_mer2024_labelled.py']
 
-model = dict(
-    feature_dims=dict(video=768, audio=1024, text=4096),
-    encoders=dict(type='MLPFeatureProjector', hidden_dim=256, num_layers=2,
-                  dropout=0.3),
-    aux_losses=[
-        dict(type='BalancedDualContrastiveLoss', tau=0.1, lam_inter=0.2,
-             lam_intra=0.2, gather_distributed=True)
-    ],
-    contrastive_dim=128)
+_features = dict(type='MERFeatureDataset', data_root={{_base_.data_root}},
+                 data_prefix={{_base_.feature_sets}},
+                 modalities={{_base_.modalities}},
+                 feature_dims={{_base_.feature_dims}})
+train_dataloader = dict(
+    sampler=dict(type='SemiSupervisedSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        type='SemiSupervisedDataset',
+        labelled=dict(_features, ann_file='label-train.csv'),
+        unlabelled=dict(_features, ann_file='unlabelled.csv',
+                        labelled=False)))
+
+custom_hooks = [
+    dict(type='FeatureNormHook'),
+    dict(type='EpochSeedHook'),
+    dict(type='PseudoLabelHook', cold_start=20, interval=1, threshold=0.9,
+         class_balanced_ratio=0.5, weighting='hard', batch_size=4096),
+]

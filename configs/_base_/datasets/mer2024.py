@@ -6,10 +6,9 @@
 #     bloom-7b1-UTT/<name>.npy                         (4096,)
 # Any feature folder may instead be a packed store (tools/pack_features.py);
 # the dataset detects the layout.
-import os
-
-# Point MER2024_ROOT at your copy; the dumped config records the resolved path.
-data_root = os.environ.get('MER2024_ROOT', 'data/mer2024')
+# Point MER2024_ROOT at your copy (MMEngine substitutes environment variables
+# written as {{$NAME:default}}); the dumped config records the resolved path.
+data_root = '{{$MER2024_ROOT:data/mer2024}}'
 modalities = ['video', 'audio', 'text']
 feature_sets = dict(video='clip-vit-large-patch14-UTT',
                     audio='chinese-hubert-large-UTT',
