@@ -1,7 +1,8 @@
 """Everything a tool does before building a Runner, in one place."""
+import difflib
 import os
 import os.path as osp
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (re-export)
@@ -20,6 +21,39 @@ def register_all_modules() -> None:
     import mer_toolbox.models  # noqa: F401
 
 
+#: Top-level keys the MMEngine Runner (0.10.x) or our tools read.
+RUNNER_KEYS = frozenset({
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name',
+    'model_wrapper_cfg', 'find_unused_parameters', 'sync_bn', 'compile',
+    'activation_checkpointing', 'efficient_conv_bn_eval', 'resource_limit',
+    'custom_imports', 'vis_backends', 'strategy', 'cfg'
+})
+
+
+def check_config_keys(cfg: Config, known: Iterable[str] = RUNNER_KEYS,
+                      path: str = '') -> None:
+    """Fail on a top-level key that looks like a misspelt Runner key.
+
+    Configs may define helper variables (``data_root``, ``modalities``...),
+    so an unknown key is only an error when it is close to a key the Runner
+    reads: ``trian_cfg`` or ``optim_wraper`` would otherwise be ignored
+    silently and the run would use the defaults.
+    """
+    known = set(known)
+    for key in cfg.keys():
+        if key in known or key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if close:
+            raise KeyError(f'{path or "config"}: top-level key {key!r} is '
+                           f'read by nothing; did you mean {close[0]!r}?')
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
@@ -29,6 +63,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    check_config_keys(cfg, path=path)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

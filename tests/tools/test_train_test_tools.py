@@ -86,3 +86,12 @@ def test_missing_checkpoint_is_a_clear_error(trained, tmp_path):
                      str(tmp_path / 'nope.pth')], check=False)
     assert proc.returncode != 0 and 'nope.pth' in proc.stderr
     assert 'does not exist' in proc.stderr
+
+
+def test_misspelt_top_level_key_is_an_error(tmp_path, tiny_demo_root):
+    cfg = write_tiny_config(str(tmp_path / 'typo.py'), tiny_demo_root,
+                            extra='trian_cfg = dict(max_epochs=1)')
+    proc = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')],
+                    check=False)
+    assert proc.returncode != 0
+    assert "'trian_cfg'" in proc.stderr and "'train_cfg'" in proc.stderr
