@@ -5,15 +5,8 @@
 #   python tools/train.py configs/bdcl_stage1.py
 _base_ = [
     '_base_/default_runtime.py', '_base_/datasets/mer_demo.py',
-    '_base_/models/attention_fusion.py', '_base_/schedules/adam_40e.py'
+    '_base_/models/attention_fusion_bdcl.py', '_base_/schedules/adam_40e.py'
 ]
-
-model = dict(
-    aux_losses=[
-        dict(type='BalancedDualContrastiveLoss', tau=0.1, lam_inter=0.2,
-             lam_intra=0.2, gather_distributed=True)
-    ],
-    contrastive_dim=128)
 
 train_dataloader = dict(
     sampler=dict(type='SemiSupervisedSampler', shuffle=True),
