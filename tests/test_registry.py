@@ -15,10 +15,13 @@ CONFIGS = {
         'MLPFeatureProjector': dict(in_dim=8, hidden_dim=16),
         'TransformerSequenceEncoder': dict(in_dim=8, hidden_dim=16,
                                            num_heads=2, num_layers=1),
+        'PriorProjector': dict(in_dim=8, hidden_dim=16),
     },
     'fusion neck': {
         'AttentionFusionNeck': dict(modalities=MODALITIES, in_dim=16),
         'ConcatFusionNeck': dict(modalities=MODALITIES, in_dim=16),
+        'PriorGuidedFusionNeck': dict(modalities=MODALITIES, in_dim=16,
+                                      hidden_dim=16, num_heads=2),
     },
     'head': {'LinearClsHead': dict(in_dim=16, num_classes=6)},
     'loss': {

@@ -6,6 +6,7 @@ import numpy as np
 from ..registry import DATASETS
 from .demo import (DEMO_FEATURE_DIMS, DEMO_FEATURE_SETS, ensure_demo_data,
                    read_hidden_labels)
+from .demo_priors import DEMO_PRIOR_FILE, ensure_demo_priors
 from .mer_feature_dataset import MERFeatureDataset
 
 DEMO_SPLITS = ('train', 'val', 'test', 'pool')
@@ -23,6 +24,9 @@ class DemoMERDataset(MERFeatureDataset):
         frame_level: serve frame-level ``(T, D)`` features instead of
             utterance-level ``(D,)`` ones.
         modalities: subset of ``('video', 'audio', 'text')``.
+        with_priors: attach the simulated teacher's priors (created on first
+            use, see :mod:`.demo_priors`; the pool has none) as
+            ``prior_file``; ``prior_file=`` overrides the cache used.
         **kwargs: forwarded to :class:`MERFeatureDataset`.
     """
 
@@ -30,12 +34,16 @@ class DemoMERDataset(MERFeatureDataset):
                  seed: int = 0, sizes: Optional[Dict[str, int]] = None,
                  frame_level: bool = False,
                  modalities: Optional[Sequence[str]] = None,
+                 with_priors: bool = False,
                  **kwargs) -> None:
         if split not in DEMO_SPLITS:
             raise ValueError(f'unknown demo split {split!r}; expected one of '
                              f'{DEMO_SPLITS}')
         ensure_demo_data(data_root, seed=seed, sizes=sizes,
                          frame_level=frame_level)
+        if with_priors:
+            ensure_demo_priors(data_root, seed=seed)
+            kwargs.setdefault('prior_file', DEMO_PRIOR_FILE)
         suffix = (lambda f: f.replace('-UTT', '-FRA')) if frame_level else str
         prefix = {m: suffix(f) for m, f in DEMO_FEATURE_SETS.items()}
         self.split = split

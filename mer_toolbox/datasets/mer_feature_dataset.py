@@ -8,6 +8,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from ..constants import MER2024_CLASSES
+from ..priors.prior_cache import load_prior_embeddings, prior_embedding_meta
 from ..registry import DATASETS
 from ..structures import EmotionSample
 from .feature_store import check_feature, open_feature_store
@@ -40,6 +41,11 @@ class MERFeatureDataset(BaseDataset):
             feature file; ``'mask'`` feeds zeros, marks the modality absent in
             ``EmotionSample.modality_present`` and logs how many were masked.
         metainfo: overrides, e.g. ``dict(classes=(...))``.
+        prior_file: a prior embedding cache folder
+            (:func:`mer_toolbox.priors.build_prior_embeddings`), relative to
+            ``data_root``. Each sample then carries ``prior``: the clip's
+            arrays as tensors plus ``has_prior`` (False when the teacher
+            failed or the clip is not in the cache; stage 2 falls back).
         **kwargs: forwarded to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -56,6 +62,7 @@ class MERFeatureDataset(BaseDataset):
                  missing_modality: str = 'error',
                  data_root: str = '',
                  metainfo: Optional[dict] = None,
+                 prior_file: Optional[str] = None,
                  **kwargs) -> None:
         if missing_modality not in MISSING_POLICIES:
             raise ValueError(f'missing_modality must be one of '
@@ -77,9 +84,15 @@ class MERFeatureDataset(BaseDataset):
         self.missing_modality = missing_modality
         self._stores: Optional[dict] = None
         self.pseudo_labels = None  # see attach_pseudo_labels
+        self.prior_file = (osp.join(data_root, prior_file) if prior_file
+                           and data_root and not osp.isabs(prior_file)
+                           else prior_file)
+        self._priors: Optional[dict] = None
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), metainfo=metainfo,
                          **kwargs)
+        if self.prior_file:
+            self._report_priors()
 
     # ------------------------------------------------------------- loading
     @property
@@ -98,7 +111,41 @@ class MERFeatureDataset(BaseDataset):
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state['_stores'] = None  # memory maps / name sets reopen per process
+        state['_priors'] = None
         return state
+
+    def priors(self) -> dict:
+        """Clip name -> memory-mapped prior arrays, opened lazily."""
+        if self._priors is None:
+            meta = prior_embedding_meta(self.prior_file)
+            if tuple(meta['classes']) != self.classes:
+                raise ValueError(f'{self.prior_file}: prior scores use '
+                                 f'classes {meta["classes"]}, the dataset '
+                                 f'{list(self.classes)}')
+            self._priors = load_prior_embeddings(self.prior_file)
+        return self._priors
+
+    def _report_priors(self) -> None:
+        """Fail early on a missing cache; log how many clips have a prior."""
+        if not osp.isdir(self.prior_file):
+            raise FileNotFoundError(
+                f'prior_file {self.prior_file!r} does not exist; build it '
+                'with tools/generate_priors.py (the cache is <store>.emb)')
+        priors = self.priors()
+        names = [self.get_data_info(i)['name'] for i in range(len(self))]
+        have = sum(bool(priors[n]['has_prior']) for n in names if n in priors)
+        print_log(f'{self.ann_file}: {have}/{len(names)} clips have a prior '
+                  f'in {self.prior_file}; the others use the no-prior '
+                  'fallback', logger='current')
+
+    def load_prior(self, name: str) -> dict:
+        """One clip's prior as tensors (``{'has_prior': False}`` if none)."""
+        entry = self.priors().get(name)
+        if entry is None or not bool(entry['has_prior']):
+            return dict(has_prior=False)
+        out = {k: torch.from_numpy(np.array(v, dtype=np.float32))
+               for k, v in entry.items() if k != 'has_prior'}
+        return dict(out, has_prior=True)
 
     def load_data_list(self) -> List[dict]:
         rows = read_label_csv(self.ann_file, self.classes, self.labelled,
@@ -182,6 +229,8 @@ class MERFeatureDataset(BaseDataset):
         sample.modality_present = dict(info['modality_present'])
         sample.lengths = {m: (int(x.shape[0]) if x.dim() == 2 else 1)
                           for m, x in inputs.items()}
+        if self.prior_file:
+            sample.prior = self.load_prior(info['name'])
         return self.pipeline(dict(inputs=inputs, data_samples=sample))
 
     # ----------------------------------------------------------- statistics
@@ -226,7 +275,7 @@ class MERFeatureDataset(BaseDataset):
             ValueError: frame-level features, masked clips or invalid values
                 (the message names the first offending clip).
         """
-        names = [self.get_data_info(i)['name'] for i in range(start, stop)]
+        names = self._sample_names()[start:stop]
         out = {}
         for m in self.modalities:
             store = self.stores()[m]
@@ -247,13 +296,31 @@ class MERFeatureDataset(BaseDataset):
                 raise ValueError(f'{self.data_prefix[m]}: expected (N, '
                                  f'{self.feature_dims[m]}) utterance-level '
                                  f'rows, got {block.shape}')
-            finite = np.isfinite(block).all(1)
-            if not finite.all():
-                bad = names[int(np.flatnonzero(~finite)[0])]
-                raise ValueError(f'{self.data_prefix[m]}/{bad}: NaN/Inf '
-                                 'value(s) in the features')
+            # NaN/Inf make a row sum non-finite (one cheap pass); rows whose
+            # sum merely overflowed are cleared by the exact check.
+            with np.errstate(over='ignore', invalid='ignore'):
+                suspect = np.flatnonzero(~np.isfinite(block.sum(1)))
+            bad = suspect[~np.isfinite(block[suspect]).all(1)]
+            if len(bad):
+                raise ValueError(f'{self.data_prefix[m]}/{names[bad[0]]}: '
+                                 'NaN/Inf value(s) in the features')
             out[m] = block
         return out
+
+    def _sample_names(self) -> List[str]:
+        """Clip names in sample order, read once per data list.
+
+        ``get_data_info`` unpickles a record per call: for a 115k-clip pool
+        that is ~1 s per pseudo-labelling round, so the bulk path caches
+        the names (invalidated when ``data_list`` / its serialised form is
+        replaced, e.g. by ``get_subset_``).
+        """
+        source = self.data_address if self.serialize_data else self.data_list
+        cached = getattr(self, '_names_cache', None)
+        if cached is None or cached[0] is not source:
+            names = [self.get_data_info(i)['name'] for i in range(len(self))]
+            self._names_cache = (source, names)
+        return self._names_cache[1]
 
     def labels(self) -> np.ndarray:
         """Ground-truth labels ``(N,)`` of the split (-1 when unlabelled)."""

@@ -4,8 +4,11 @@ from .checkpoint import (UnsafeCheckpointError, load_checkpoint_file,
                          trust_checkpoints)
 from .distributed import (MERDistributedDataParallel, default_backend,
                           init_distributed)
+from .optim_constructor import TrainableParamsOptimWrapperConstructor
+from .stage_checkpoint import resolve_checkpoint
 
 __all__ = [
     'load_checkpoint_file', 'trust_checkpoints', 'UnsafeCheckpointError',
-    'MERDistributedDataParallel', 'default_backend', 'init_distributed'
+    'MERDistributedDataParallel', 'default_backend', 'init_distributed',
+    'TrainableParamsOptimWrapperConstructor', 'resolve_checkpoint'
 ]

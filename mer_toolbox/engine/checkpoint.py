@@ -110,20 +110,30 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu',
         FileNotFoundError: no such file.
         UnsafeCheckpointError: the file needs a global outside the
             allow-list and trust was not granted.
+        RuntimeError: the file is not a readable checkpoint (empty,
+            truncated, not written by ``torch.save``); names the file.
     """
     import os.path as osp
     path = osp.expanduser(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
-    if trusted or _TRUST['all']:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    if not _RestrictedUnpickler.allowed:
-        _RestrictedUnpickler.allowed = _allowed_globals()
+    options = dict(map_location=map_location, weights_only=False)
+    if not (trusted or _TRUST['all']):
+        if not _RestrictedUnpickler.allowed:
+            _RestrictedUnpickler.allowed = _allowed_globals()
+        options['pickle_module'] = _RestrictedPickleModule
     try:
-        return torch.load(path, map_location=map_location, weights_only=False,
-                          pickle_module=_RestrictedPickleModule)
+        return torch.load(path, **options)
     except UnsafeCheckpointError as err:
         raise UnsafeCheckpointError(f'{path}: {err}') from None
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as err:
+        # torch's own messages ("Ran out of input", "invalid load key",
+        # "[Errno 22] Invalid argument") name neither the file nor what was
+        # expected.
+        raise RuntimeError(
+            f'cannot load checkpoint {path!r} ({osp.getsize(path)} bytes; '
+            'expected a file written by torch.save, is it truncated?): '
+            f'{type(err).__name__}: {err}') from err
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

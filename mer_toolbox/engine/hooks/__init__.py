@@ -3,6 +3,8 @@ from .epoch_seed_hook import EpochSeedHook
 from .feature_norm_hook import FeatureNormHook
 from .pseudo_label_hook import PseudoLabelHook, find_semi_supervised
 from .pseudo_label_selection import select_pseudo_labels
+from .stage_one_checkpoint_hook import StageOneCheckpointHook
 
 __all__ = ['FeatureNormHook', 'PseudoLabelHook', 'EpochSeedHook',
-           'select_pseudo_labels', 'find_semi_supervised']
+           'select_pseudo_labels', 'find_semi_supervised',
+           'StageOneCheckpointHook']

@@ -49,6 +49,14 @@ class FeatureNormHook(Hook):
             raise RuntimeError('FeatureNormHook found no labelled feature '
                                'dataset in the training loader')
         dataset = datasets[0]
+        served = list(getattr(dataset, 'modalities', model.modalities))
+        absent = [m for m in model.modalities if m not in served]
+        if absent:  # else a bare KeyError from the dataset's stores
+            raise ValueError(
+                f'the model uses modalities {absent} that the training data '
+                f'{dataset.ann_file} does not provide (it serves {served}); '
+                "add them to the dataset's data_prefix / modalities or "
+                "remove them from the model's modalities")
         stats = {m: dataset.feature_statistics(m) for m in model.modalities}
         model.fit_input_norms(stats)
         print_log('FeatureNormHook: fitted input statistics on '

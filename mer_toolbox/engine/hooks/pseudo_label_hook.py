@@ -44,6 +44,74 @@ def gather_rows(local: np.ndarray) -> np.ndarray:
     return torch.cat([b[:int(s.item())] for b, s in zip(blocks, sizes)]).numpy()
 
 
+def _can_load_rows(dataset) -> bool:
+    """Whether ``dataset.load_rows`` serves every clip (utterance level,
+    no masked modality)."""
+    if not hasattr(dataset, 'load_rows') or any(
+            getattr(s, 'frame_level', False)
+            for s in dataset.stores().values()):
+        return False
+    if getattr(dataset, 'missing_modality', None) == 'error':
+        return True  # the dataset refused to load if a clip lacked one
+    return all(all(dataset.get_data_info(i)['modality_present'].values())
+               for i in range(len(dataset)))
+
+
+def _score_rows(model, dataset, start: int, stop: int,
+                fast: bool) -> np.ndarray:
+    device = next(model.parameters()).device
+    if fast:  # one memory-map slice per modality, no per-clip objects
+        arrays = dataset.load_rows(start, stop)
+        inputs = {m: torch.from_numpy(a).to(device)
+                  for m, a in arrays.items()}
+        logits = model(inputs, None, mode='tensor')
+    else:
+        batch = pseudo_collate([dataset[i] for i in range(start, stop)])
+        data = model.data_preprocessor(batch, training=False)
+        logits = model(**data, mode='tensor')
+    return logits.float().softmax(-1).cpu().numpy()
+
+
+@torch.no_grad()
+def score_dataset(model, dataset, batch_size: int = 2048, start: int = 0,
+                  stop: Optional[int] = None) -> np.ndarray:
+    """Class probabilities of clips ``[start, stop)`` of ``dataset``.
+
+    Runs ``model`` (unwrapped) in eval mode without gradients, restoring its
+    mode afterwards. Utterance-level datasets with every modality present
+    take the bulk path (``dataset.load_rows``: memory-map slices, no
+    per-clip objects); others go through items, collation and the data
+    preprocessor.
+
+    Args:
+        model: a classifier whose ``mode='tensor'`` forward gives logits.
+        dataset: the clips to score.
+        batch_size: clips per forward pass.
+        start: first clip.
+        stop: end of the range (default: ``len(dataset)``).
+
+    Returns:
+        ``(stop - start, C)`` float32 probabilities.
+    """
+    stop = len(dataset) if stop is None else stop
+    # One output array filled in place: small per-batch arrays kept alive
+    # between the batches' large temporaries fragment the heap (measured:
+    # +0.3 GiB resident over a 115k-clip pool).
+    out = np.zeros((max(stop - start, 0), model.head.num_classes),
+                   np.float32)  # (N, C)
+    was_training = model.training
+    model.eval()
+    try:
+        fast = _can_load_rows(dataset)
+        for lo in range(start, stop, batch_size):
+            hi = min(lo + batch_size, stop)
+            out[lo - start:hi - start] = _score_rows(model, dataset, lo, hi,
+                                                     fast)
+    finally:
+        model.train(was_training)
+    return out
+
+
 @HOOKS.register_module()
 class PseudoLabelHook(Hook):
     """Pseudo-label the unlabelled pool after each epoch past ``cold_start``.
@@ -121,7 +189,6 @@ class PseudoLabelHook(Hook):
             self.dataset.table.load_state_dict(checkpoint['pseudo_labels'])
 
     # ------------------------------------------------------------- scoring
-    @torch.no_grad()
     def score_pool(self, runner) -> np.ndarray:
         """Class probabilities ``(P, C)`` of the whole pool, on every rank."""
         model = runner.model.module if is_model_wrapper(runner.model) \
@@ -129,41 +196,8 @@ class PseudoLabelHook(Hook):
         pool = self.dataset.pool
         rank, world = get_dist_info()
         lo, hi = rank * len(pool) // world, (rank + 1) * len(pool) // world
-        was_training = model.training
-        model.eval()
-        try:
-            fast = hasattr(pool, 'load_rows') and all(
-                all(pool.get_data_info(i)['modality_present'].values())
-                for i in range(len(pool))) if self._utterance_level(pool) \
-                else False
-            blocks = []
-            for start in range(lo, hi, self.batch_size):
-                stop = min(start + self.batch_size, hi)
-                blocks.append(self._score_rows(model, pool, start, stop, fast))
-            c = model.head.num_classes
-            local = np.concatenate(blocks) if blocks else np.zeros((0, c))
-        finally:
-            model.train(was_training)
-        return gather_rows(local.astype(np.float32))
-
-    @staticmethod
-    def _utterance_level(pool) -> bool:
-        return not any(getattr(s, 'frame_level', False)
-                       for s in pool.stores().values())
-
-    @staticmethod
-    def _score_rows(model, pool, start: int, stop: int, fast: bool):
-        device = next(model.parameters()).device
-        if fast:  # one memory-map slice per modality, no per-clip objects
-            arrays = pool.load_rows(start, stop)
-            inputs = {m: torch.from_numpy(a).to(device)
-                      for m, a in arrays.items()}
-            logits = model(inputs, None, mode='tensor')
-        else:
-            batch = pseudo_collate([pool[i] for i in range(start, stop)])
-            data = model.data_preprocessor(batch, training=False)
-            logits = model(**data, mode='tensor')
-        return logits.float().softmax(-1).cpu().numpy()
+        local = score_dataset(model, pool, self.batch_size, lo, hi)
+        return gather_rows(local)
 
     # ------------------------------------------------------------- logging
     def log_round(self, runner, sel: dict, epoch: int) -> None:

@@ -1,4 +1,5 @@
 """Classifiers (MODELS registry)."""
 from .multimodal_classifier import MultimodalEmotionClassifier
+from .prior_guided_classifier import PriorGuidedEmotionClassifier
 
-__all__ = ["MultimodalEmotionClassifier"]
+__all__ = ["MultimodalEmotionClassifier", "PriorGuidedEmotionClassifier"]
