@@ -1,6 +1,9 @@
 """Feature datasets, the demo data and feature stores."""
 from .demo import ensure_demo_data, read_hidden_labels
 from .demo_dataset import DemoMERDataset
+from .demo_priors import (DEMO_PRIOR_FILE, demo_prior_report,
+                          ensure_demo_priors)
+from .extra_data import ExtraLabelledDataset
 from .feature_store import (NpyFeatureStore, PackedFeatureStore,
                             open_feature_store, pack_npy_store,
                             save_npy_atomic, write_packed_store)
@@ -15,5 +18,5 @@ __all__ = [
     'open_feature_store', 'pack_npy_store', 'save_npy_atomic',
     'write_packed_store', 'read_label_csv', 'write_label_csv',
     'PseudoLabelTable', 'names_fingerprint', 'SemiSupervisedDataset',
-    'SemiSupervisedSampler'
+    'SemiSupervisedSampler', 'ExtraLabelledDataset'
 ]

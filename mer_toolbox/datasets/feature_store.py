@@ -16,8 +16,9 @@ packed reader when ``packed.json`` exists.
 import json
 import os
 import os.path as osp
+import shutil
 import tempfile
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -89,9 +90,15 @@ class NpyFeatureStore:
         except FileNotFoundError:
             raise FileNotFoundError(
                 f'missing feature file {path} for clip {name!r}') from None
-        except (ValueError, OSError) as err:
+        except (ValueError, OSError, EOFError) as err:
+            # Without the .npy magic numpy says "pickled data" and suggests
+            # allow_pickle, which is never the fix for a feature file.
+            with open(path, 'rb') as f:
+                npy = f.read(6) == b'\x93NUMPY'
             raise ValueError(f'{path}: unreadable feature file for clip '
-                             f'{name!r} ({err})') from err
+                             f'{name!r} ({err if npy else "no .npy header"}'
+                             '); expected an array written by np.save'
+                             ) from err
 
 
 class PackedFeatureStore:
@@ -251,3 +258,76 @@ def pack_npy_store(src: str, dst: str, names: Optional[List[str]] = None,
     return write_packed_store(
         dst, ((n, check_feature(store.load(n), f'{src}/{n}.npy'))
               for n in names), dtype=dtype)
+
+
+def write_packed_store_streaming(folder: str, names: Sequence[str], dim: int,
+                                 chunks: Iterable[np.ndarray],
+                                 dtype: str = 'float32') -> int:
+    """Write an utterance-level packed store chunk by chunk.
+
+    The same files as :func:`write_packed_store` (byte-identical for the
+    same rows), but ``data.npy`` is a memory map filled one chunk at a time,
+    so memory stays at one chunk however large the store (a 115k-clip pool
+    of 4096-d features is ~1.9 GB on disk). Replaced atomically.
+
+    Args:
+        folder: destination feature-set folder.
+        names: clip names, one per row, in row order.
+        dim: feature size ``D``.
+        chunks: ``(n_i, D)`` arrays whose rows follow ``names``; the
+            ``n_i`` must add up to ``len(names)``.
+        dtype: storage dtype.
+
+    Returns:
+        The number of clips written.
+
+    Raises:
+        ValueError: no names, duplicate names, a chunk of the wrong shape,
+            NaN/Inf values (naming the first clip) or too few / many rows.
+    """
+    names = list(names)
+    if not names:
+        raise ValueError(f'refusing to write an empty packed store {folder}')
+    if len(set(names)) != len(names):
+        raise ValueError(f'duplicate clip names while packing {folder}')
+    tmp = folder.rstrip('/') + '.tmp-packing'
+    if osp.exists(tmp):
+        shutil.rmtree(tmp)
+    os.makedirs(tmp)
+    try:
+        data = np.lib.format.open_memmap(osp.join(tmp, 'data.npy'), mode='w+',
+                                         dtype=dtype, shape=(len(names), dim))
+        row = 0
+        for chunk in chunks:
+            chunk = np.asarray(chunk)
+            if chunk.ndim != 2 or chunk.shape[1] != dim:
+                raise ValueError(f'packing {folder}: expected (n, {dim}) '
+                                 f'chunks, got {chunk.shape} at row {row}')
+            if row + len(chunk) > len(names):
+                raise ValueError(f'packing {folder}: more rows than the '
+                                 f'{len(names)} names')
+            finite = np.isfinite(chunk).all(1)  # (n,)
+            if not finite.all():
+                bad = names[row + int(np.flatnonzero(~finite)[0])]
+                raise ValueError(f'packing {folder}: NaN/Inf value(s) in the '
+                                 f'features of clip {bad!r}')
+            data[row:row + len(chunk)] = chunk
+            row += len(chunk)
+        if row != len(names):
+            raise ValueError(f'packing {folder}: {row} rows for '
+                             f'{len(names)} names')
+        data.flush()
+        del data
+        with open(osp.join(tmp, 'names.txt'), 'w', encoding='utf-8') as f:
+            f.write('\n'.join(names) + '\n')
+        meta = dict(format=PACKED_FORMAT, version=1, level='utterance',
+                    dim=int(dim), count=len(names), dtype=dtype)
+        with open(osp.join(tmp, PACKED_META), 'w', encoding='utf-8') as f:
+            json.dump(meta, f, indent=2)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if osp.exists(folder):
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    return len(names)
