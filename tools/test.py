@@ -6,7 +6,6 @@ Prints the metric table; writes ``<work_dir>/test_metrics.json`` and, with
 ``--out``, a CSV ``name,discrete,<class scores...>``.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -33,13 +32,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from mer_toolbox.utils.setup_env import (is_main_process, load_config,
+    from mer_toolbox.utils.setup_env import (load_config,
                                              register_all_modules,
                                              setup_launcher)
     register_all_modules()
     from mmengine.runner import Runner
 
     from mer_toolbox.engine import trust_checkpoints
+    from mer_toolbox.engine.reports import dump_test_reports
     trust_checkpoints(args.trust_checkpoint)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
@@ -53,17 +53,7 @@ def main(argv=None) -> dict:
     # warning followed by a test of half-random weights.
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
-    if is_main_process():
-        for metric in runner.test_evaluator.metrics:
-            if getattr(metric, 'last_report', None) is None:
-                continue
-            path = osp.join(runner.work_dir, 'test_metrics.json')
-            metric.dump_report_json(path)
-            runner.logger.info(f'metrics written to {path}')
-            if args.out:
-                os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-                metric.dump_predictions_csv(args.out)
-                runner.logger.info(f'predictions written to {args.out}')
+    dump_test_reports(runner, args.out)
     return metrics
 
 

@@ -1,4 +1,6 @@
-"""Train a model from a config.
+"""Train a model from a config, then score its best checkpoint on the test
+split (metric table printed, ``<work_dir>/test_metrics.json``; ``--no-test``
+skips that).
 
     python tools/train.py configs/bdcl_stage1.py [--work-dir DIR] [--resume]
     tools/dist_train.sh configs/bdcl_stage1.py 8        # torchrun, 8 processes
@@ -28,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=5 model.contrastive_dim=64')
+    parser.add_argument('--no-test', action='store_true',
+                        help='skip evaluating the best checkpoint on the '
+                        'test split after training')
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher (pytorch = '
                         'torchrun)')
@@ -55,6 +60,11 @@ def main(argv=None) -> None:
     setup_launcher(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    if not args.no_test:
+        # the result a user came for: the best checkpoint (by validation)
+        # scored once on the test split, with the full metric table
+        from mer_toolbox.engine.reports import test_best_checkpoint
+        test_best_checkpoint(runner)
 
 
 if __name__ == '__main__':

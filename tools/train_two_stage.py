@@ -63,7 +63,7 @@ def _train_command(config: str, work_dir: str, options: List[str],
                'pytorch']
     else:
         cmd = [sys.executable, tool, config]
-    cmd += ['--work-dir', work_dir]
+    cmd += ['--work-dir', work_dir, '--no-test']  # --test runs test.py once
     if resume:
         cmd.append('--resume')
     if trust:

@@ -26,6 +26,11 @@ def test_train_writes_checkpoints_and_logs_metrics(trained):
     assert osp.isfile(osp.join(trained['work'], 'epoch_2.pth'))
     assert 'emotion/waf' in trained['log']
     assert 'loss_bdcl_inter' in trained['log']
+    # after training, the best checkpoint is scored on the test split
+    assert 'testing the best checkpoint' in trained['log']
+    assert 'confusion matrix' in trained['log']
+    with open(osp.join(trained['work'], 'test_metrics.json')) as f:
+        assert json.load(f)['num_labelled'] == 90
 
 
 def test_test_tool_reports_metrics_and_writes_submission(trained):

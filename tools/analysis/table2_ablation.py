@@ -79,7 +79,8 @@ def run_row(config: str, work_dir: str, options: List[str]) -> dict:
         resume = ['--resume'] if osp.isfile(
             osp.join(work_dir, 'last_checkpoint')) else []
         _call([sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
-               '--work-dir', work_dir, *resume, '--cfg-options', *options],
+               '--work-dir', work_dir, '--no-test', *resume,
+               '--cfg-options', *options],
               log)
         checkpoint = resolve_checkpoint(work_dir, hint='training failed')
         test_options = [o for o in options if o.startswith('model.')]
