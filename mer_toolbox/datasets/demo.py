@@ -26,14 +26,12 @@ import csv
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, Optional
 
 import numpy as np
 
 from ..constants import MER2024_CLASSES
-from .feature_store import save_npy_atomic
+from ..utils.fileio import staged_directory
 from .label_file import write_label_csv
 
 DEMO_VERSION = 1
@@ -197,20 +195,8 @@ def ensure_demo_data(root: str, seed: int = 0,
                              f'{wanted} was requested; delete the folder or '
                              'choose another data_root')
         return root
-    parent = osp.dirname(osp.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.demo-', dir=parent)
-    try:
-        staging = osp.join(tmp, 'data')
-        os.makedirs(staging)
+    with staged_directory(root, 'demo.json') as staging:
         _write(staging, _simulate(seed, sizes, frame_level), seed, frame_level)
-        try:
-            os.rename(staging, root)
-        except OSError:
-            if not osp.isfile(meta_path):  # not a lost race: a real error
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

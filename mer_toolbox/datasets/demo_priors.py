@@ -40,8 +40,6 @@ import csv
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, List
 
 import numpy as np
@@ -52,6 +50,7 @@ from ..priors.facs import AU_EMOTION_TABLE, AU_NAMES
 from ..priors.prior_cache import build_prior_embeddings
 from ..priors.schema import PriorRecord
 from ..priors.store import PriorStoreWriter
+from ..utils.fileio import staged_directory
 
 DEMO_PRIORS_VERSION = 1
 DEMO_TEACHER = 'simulated-gemini'
@@ -250,9 +249,7 @@ def ensure_demo_priors(root: str, seed: int = 0, accuracy: float = 0.72,
         return osp.join(root, DEMO_PRIOR_FILE)
     rows = _read_factors(root)
     records = simulate_teacher(root, seed, accuracy, failure_rate)
-    tmp = tempfile.mkdtemp(prefix='.priors-', dir=root)
-    try:
-        staging = osp.join(tmp, 'priors')
+    with staged_directory(folder, 'demo_priors.json') as staging:
         store = osp.join(staging, 'demo-teacher.jsonl')
         with PriorStoreWriter(store, fsync=False) as writer:
             for record in records:
@@ -267,13 +264,6 @@ def ensure_demo_priors(root: str, seed: int = 0, accuracy: float = 0.72,
         with open(osp.join(staging, 'demo_priors.json'), 'w',
                   encoding='utf-8') as f:
             json.dump(meta, f, indent=2)
-        try:
-            os.rename(staging, folder)
-        except OSError:
-            if not osp.isfile(meta_path):  # not a lost race: a real error
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return osp.join(root, DEMO_PRIOR_FILE)
 
 

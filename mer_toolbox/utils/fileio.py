@@ -1,0 +1,38 @@
+"""Creating folders atomically, so concurrent ranks or a crash never leave
+half a dataset behind."""
+import os
+import os.path as osp
+import shutil
+import tempfile
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def staged_directory(target: str, done_marker: str) -> Iterator[str]:
+    """Yield an empty staging folder that becomes ``target`` on success.
+
+    The folder is written next to ``target`` and renamed in one step when the
+    ``with`` block ends without error; on error it is deleted. Losing a race
+    to another process that created ``target`` first (with ``done_marker``
+    inside) is not an error: both wrote the same deterministic content.
+
+    Args:
+        target: the folder to create.
+        done_marker: a file name inside ``target`` whose presence shows it is
+            complete.
+    """
+    parent = osp.dirname(osp.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.staging-', dir=parent)
+    try:
+        staging = osp.join(tmp, 'data')
+        os.makedirs(staging)
+        yield staging
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not osp.isfile(osp.join(target, done_marker)):
+                raise  # not a lost race: a real error
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
