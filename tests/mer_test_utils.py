@@ -11,8 +11,13 @@ TINY_SIZES = dict(train=240, val=60, test=90, pool=240)
 
 def write_tiny_config(path: str, data_root: str, base: str = 'bdcl_stage1.py',
                       extra: str = '', max_epochs: int = 2,
-                      batch_size: int = 32) -> str:
-    """Write a config inheriting ``configs/<base>`` on the tiny demo data."""
+                      batch_size: int = 32, train_loader: str = '') -> str:
+    """Write a config inheriting ``configs/<base>`` on the tiny demo data.
+
+    ``train_loader`` adds keyword text to the train loader, e.g.
+    ``'num_workers=2, '`` (a second ``train_dataloader = ...`` line in
+    ``extra`` would replace the tiny-data settings instead of merging).
+    """
     from mmengine.config import Config
     base_path = osp.join(REPO, 'configs', base)
     base_cfg = Config.fromfile(base_path, import_custom_modules=False)
@@ -24,7 +29,7 @@ def write_tiny_config(path: str, data_root: str, base: str = 'bdcl_stage1.py',
     text = f"""
 _base_ = [{base_path!r}]
 _sizes = {TINY_SIZES!r}
-train_dataloader = dict(batch_size={batch_size}, dataset={train})
+train_dataloader = dict({train_loader}batch_size={batch_size}, dataset={train})
 val_dataloader = dict(dataset={demo})
 test_dataloader = dict(dataset={demo})
 train_cfg = dict(max_epochs={max_epochs})

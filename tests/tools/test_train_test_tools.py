@@ -100,3 +100,18 @@ def test_misspelt_top_level_key_is_an_error(tmp_path, tiny_demo_root):
                     check=False)
     assert proc.returncode != 0
     assert "'trian_cfg'" in proc.stderr and "'train_cfg'" in proc.stderr
+
+
+def test_teacher_key_never_reaches_training_artifacts(tmp_path,
+                                                      tiny_demo_root):
+    canary = 'AIzaCANARY-key-0123456789abcdef'
+    cfg = write_tiny_config(str(tmp_path / 'c.py'), tiny_demo_root,
+                            max_epochs=1)
+    work = tmp_path / 'w'
+    proc = run_tool(['tools/train.py', cfg, '--work-dir', str(work)],
+                    env=dict(GEMINI_API_KEY=canary, GOOGLE_API_KEY=canary))
+    assert canary not in proc.stdout + proc.stderr
+    files = [p for p in work.rglob('*') if p.is_file()]
+    assert any(p.suffix == '.pth' for p in files)
+    for path in files:  # logs, dumped config, scalars, checkpoints, metrics
+        assert canary.encode() not in path.read_bytes(), path
