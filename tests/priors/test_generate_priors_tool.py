@@ -67,18 +67,21 @@ def test_missing_store_and_unknown_type(tmp_path):
 MINIMAL = {
     'GeminiPriorGenerator': dict(),
     'PaperJsonPriorImporter': dict(path=SAMPLE),
-    'RecordFilePriorImporter': None,  # needs a store; see importer tests
+    'RecordFilePriorImporter': 'demo store',  # built from the demo priors
     'RuleBasedPriorGenerator': dict(au_file=osp.join(DEMO, 'aus.csv')),
 }
 
 
 @pytest.mark.parametrize('name', sorted(PRIOR_GENERATORS.module_dict))
-def test_every_generator_builds(name):
+def test_every_generator_builds(name, tiny_demo_root):
     if name not in MINIMAL:  # a plugin registered by another test
         pytest.skip(f'{name} is not part of mer_toolbox')
-    if MINIMAL[name] is None:
-        pytest.skip('covered in test_prior_importers')
-    generator = PRIOR_GENERATORS.build(dict(type=name, **MINIMAL[name]))
+    kwargs = MINIMAL[name]
+    if kwargs == 'demo store':  # a real store: the simulated demo teacher's
+        from mer_toolbox.datasets.demo_priors import ensure_demo_priors
+        emb = ensure_demo_priors(tiny_demo_root)
+        kwargs = dict(path=emb[:-len('.emb')])
+    generator = PRIOR_GENERATORS.build(dict(type=name, **kwargs))
     assert isinstance(generator, BasePriorGenerator)
     assert generator.teacher and generator.prompt_version
     assert generator.describe([])
