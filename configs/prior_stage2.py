@@ -9,7 +9,7 @@
 #       --cfg-options model.drop_priors_at_test=True
 _base_ = [
     '_base_/default_runtime.py', '_base_/datasets/mer_demo.py',
-    '_base_/models/prior_guided_fusion.py', '_base_/schedules/adam_40e.py'
+    '_base_/models/prior_guided_fusion.py', '_base_/schedules/adam_20e_stage2.py'
 ]
 
 # Where `tools/train.py configs/bdcl_stage1.py` saves; a work dir resolves to
@@ -20,13 +20,6 @@ load_from = 'work_dirs/bdcl_stage1'
 train_dataloader = dict(dataset=dict(with_priors=True))
 val_dataloader = dict(dataset=dict(with_priors=True))
 test_dataloader = dict(dataset=dict(with_priors=True))
-
-optim_wrapper = dict(
-    constructor='TrainableParamsOptimWrapperConstructor',
-    optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True,
-                        eta_min=1e-5)]
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
 
 # Input statistics come from the stage-1 checkpoint (no FeatureNormHook: they
 # are frozen with the rest of the stage-1 network).

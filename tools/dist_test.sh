@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun (CPU-only machines use gloo automatically).
-#   tools/dist_train.sh CONFIG CHECKPOINT NPROC [test.py args...]
+#   tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py args...]
 # Several machines: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on each; they
 # map to torchrun's --nnodes / --node-rank / --master-addr / --master-port.
 set -euo pipefail

@@ -9,7 +9,7 @@
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/mer2024.py',
     '../_base_/models/prior_guided_fusion.py',
-    '../_base_/schedules/adam_40e.py'
+    '../_base_/schedules/adam_20e_stage2.py'
 ]
 
 # The embedding cache tools/generate_priors.py writes next to its store
@@ -32,12 +32,6 @@ val_dataloader = dict(dataset=dict(prior_file=prior_file))
 test_dataloader = dict(dataset=dict(prior_file=prior_file))
 
 load_from = 'work_dirs/bdcl_stage1_mer2024'
-optim_wrapper = dict(
-    constructor='TrainableParamsOptimWrapperConstructor',
-    optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True,
-                        eta_min=1e-5)]
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
 custom_hooks = [
     dict(type='StageOneCheckpointHook',
          hint='Train stage 1 first: MER2024_ROOT=... python tools/train.py '

@@ -8,7 +8,7 @@ from .feature_store import (NpyFeatureStore, PackedFeatureStore,
                             open_feature_store, pack_npy_store,
                             save_npy_atomic, write_packed_store)
 from .label_file import read_label_csv, write_label_csv
-from .mer_feature_dataset import MERFeatureDataset
+from .mer_feature_dataset import MERFeatureDataset, clip_names_of
 from .pseudo_label_table import PseudoLabelTable, names_fingerprint
 from .semi_supervised import SemiSupervisedDataset, SemiSupervisedSampler
 
@@ -18,5 +18,6 @@ __all__ = [
     'open_feature_store', 'pack_npy_store', 'save_npy_atomic',
     'write_packed_store', 'read_label_csv', 'write_label_csv',
     'PseudoLabelTable', 'names_fingerprint', 'SemiSupervisedDataset',
-    'SemiSupervisedSampler', 'ExtraLabelledDataset'
+    'SemiSupervisedSampler', 'ExtraLabelledDataset', 'DEMO_PRIOR_FILE',
+    'demo_prior_report', 'ensure_demo_priors', 'clip_names_of'
 ]

@@ -57,5 +57,4 @@ class DemoMERDataset(MERFeatureDataset):
         if split == 'pool':
             truth = read_hidden_labels(data_root)
             self.hidden_labels = np.array(
-                [truth[self.get_data_info(i)['name']]
-                 for i in range(len(self))], dtype=np.int64)
+                [truth[n] for n in self.clip_names()], dtype=np.int64)

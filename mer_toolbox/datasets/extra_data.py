@@ -9,19 +9,16 @@ Strategies for which extra clips join the base set:
   equal as possible (water-filling);
 * ``all``: every extra clip.
 """
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 from torch.utils.data import Dataset
 
 from ..registry import DATASETS
+from .mer_feature_dataset import clip_names_of
 from .semi_supervised import _build
 
 STRATEGIES = ('random', 'matched', 'balanced', 'all')
-
-
-def _names(dataset) -> List[str]:
-    return [dataset.get_data_info(i)['name'] for i in range(len(dataset))]
 
 
 def _labels(dataset) -> np.ndarray:
@@ -114,8 +111,8 @@ class ExtraLabelledDataset(Dataset):
                 raise ValueError(f'the {what} dataset has '
                                  f'{int((labels < 0).sum())} unlabelled '
                                  'clip(s); both must be labelled')
-        base_names = set(_names(self.base))
-        shared = [n for n in _names(self.extra) if n in base_names]
+        base_names = set(clip_names_of(self.base))
+        shared = [n for n in clip_names_of(self.extra) if n in base_names]
         if shared:
             raise ValueError(f'{len(shared)} clip(s) are in both the base and '
                              f'the extra dataset (e.g. {shared[:5]}); remove '

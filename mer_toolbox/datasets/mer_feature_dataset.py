@@ -132,7 +132,7 @@ class MERFeatureDataset(BaseDataset):
                 f'prior_file {self.prior_file!r} does not exist; build it '
                 'with tools/generate_priors.py (the cache is <store>.emb)')
         priors = self.priors()
-        names = [self.get_data_info(i)['name'] for i in range(len(self))]
+        names = self.clip_names()
         have = sum(bool(priors[n]['has_prior']) for n in names if n in priors)
         print_log(f'{self.ann_file}: {have}/{len(names)} clips have a prior '
                   f'in {self.prior_file}; the others use the no-prior '
@@ -275,7 +275,7 @@ class MERFeatureDataset(BaseDataset):
             ValueError: frame-level features, masked clips or invalid values
                 (the message names the first offending clip).
         """
-        names = self._sample_names()[start:stop]
+        names = self.clip_names()[start:stop]
         out = {}
         for m in self.modalities:
             store = self.stores()[m]
@@ -307,12 +307,11 @@ class MERFeatureDataset(BaseDataset):
             out[m] = block
         return out
 
-    def _sample_names(self) -> List[str]:
+    def clip_names(self) -> List[str]:
         """Clip names in sample order, read once per data list.
 
         ``get_data_info`` unpickles a record per call: for a 115k-clip pool
-        that is ~1 s per pseudo-labelling round, so the bulk path caches
-        the names (invalidated when ``data_list`` / its serialised form is
+        that is ~1 s per pseudo-labelling round, so the names are cached (invalidated when ``data_list`` / its serialised form is
         replaced, e.g. by ``get_subset_``).
         """
         source = self.data_address if self.serialize_data else self.data_list
@@ -326,3 +325,10 @@ class MERFeatureDataset(BaseDataset):
         """Ground-truth labels ``(N,)`` of the split (-1 when unlabelled)."""
         return np.array([self.get_data_info(i)['gt_label']
                          for i in range(len(self))], dtype=np.int64)
+
+
+def clip_names_of(dataset) -> List[str]:
+    """Clip names of any dataset in sample order (cached when it can)."""
+    if hasattr(dataset, 'clip_names'):
+        return dataset.clip_names()
+    return [dataset.get_data_info(i)['name'] for i in range(len(dataset))]

@@ -9,6 +9,7 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Dataset, Sampler
 
 from ..registry import DATA_SAMPLERS, DATASETS
+from .mer_feature_dataset import clip_names_of
 from .pseudo_label_table import PseudoLabelTable
 
 
@@ -54,12 +55,10 @@ class SemiSupervisedDataset(Dataset):
         self.pool.attach_pseudo_labels(self.table)
 
     def labelled_names(self) -> List[str]:
-        return [self.labelled.get_data_info(i)['name']
-                for i in range(len(self.labelled))]
+        return clip_names_of(self.labelled)
 
     def pool_names(self) -> List[str]:
-        return [self.pool.get_data_info(i)['name']
-                for i in range(len(self.pool))]
+        return clip_names_of(self.pool)
 
     def source_datasets(self) -> list:
         return [self.labelled, self.pool]

@@ -89,7 +89,6 @@ class FeatureExtractor:
     def __init__(self, feature_sets: Sequence[dict], video: Optional[dict] = None,
                  audio: Optional[dict] = None, subtitle: Optional[dict] = None,
                  device: Optional[str] = None, dtype: Optional[str] = None) -> None:
-        from mer_toolbox.models.encoders import raw  # noqa: F401 registers
         from mer_toolbox.registry import ENCODERS
         if not feature_sets:
             raise ValueError('feature_sets is empty: nothing to extract')

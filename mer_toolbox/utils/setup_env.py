@@ -5,7 +5,7 @@ import os.path as osp
 from typing import Iterable, Optional
 
 import torch
-from mmengine.config import Config, DictAction  # noqa: F401  (re-export)
+from mmengine.config import Config
 
 
 def register_all_modules() -> None:
