@@ -47,12 +47,18 @@ class CheckpointMismatchError(RuntimeError):
 
 def _as_config(config: ConfigLike) -> Config:
     if isinstance(config, Config):
-        return config
-    if isinstance(config, Mapping):
-        return Config(dict(config))
-    if not osp.isfile(config):
+        cfg = config
+    elif isinstance(config, Mapping):
+        cfg = Config(dict(config))
+    elif not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
-    return Config.fromfile(config)
+    else:
+        cfg = Config.fromfile(config)
+    # a feature-folder recipe's 'auto' sizes come from its data
+    from mer_toolbox.datasets.feature_folder_dataset import \
+        resolve_auto_fields
+    resolve_auto_fields(cfg)
+    return cfg
 
 
 def _import_plugins(cfg: Mapping) -> None:
@@ -68,9 +74,12 @@ def _resolve_device(device: str) -> str:
 
 
 def _config_classes(cfg: Mapping) -> Optional[Sequence[str]]:
+    from mer_toolbox.datasets.feature_folder_dataset import \
+        feature_folder_classes
     for key in DATALOADER_KEYS:
         dataset = (cfg.get(key) or {}).get('dataset') or {}
-        classes = (dataset.get('metainfo') or {}).get('classes')
+        classes = (dataset.get('metainfo') or {}).get('classes') or \
+            feature_folder_classes(dataset)
         if classes:
             return classes
     return None

@@ -57,13 +57,19 @@ def check_config_keys(cfg: Config, known: Iterable[str] = RUNNER_KEYS,
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
-    """Read a config, apply ``--cfg-options`` and pick the work dir."""
+    """Read a config, apply ``--cfg-options``, resolve ``'auto'`` model
+    fields from a feature folder and pick the work dir."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     check_config_keys(cfg, path=path)
+    # Class count, modalities and feature sizes of a feature-folder recipe
+    # come from the data ('auto' fields), checked against explicit ones.
+    from mer_toolbox.datasets.feature_folder_dataset import \
+        resolve_auto_fields
+    resolve_auto_fields(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

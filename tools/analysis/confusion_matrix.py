@@ -36,9 +36,12 @@ def _from_model(config: str, checkpoint: str, split: str, trusted: bool):
     from mmengine.config import Config
 
     from mer_toolbox.evaluation import emotion_metrics, format_metric_table
+    from mer_toolbox.datasets.feature_folder_dataset import \
+        resolve_auto_fields
     from mer_toolbox.visualization.features import (build_split_dataset,
                                                     load_model, predict_split)
     cfg = Config.fromfile(config)
+    resolve_auto_fields(cfg)
     dataset = build_split_dataset(cfg, split)
     gt, pred = predict_split(load_model(cfg, checkpoint, trusted), dataset)
     classes = list(dataset.metainfo['classes'])

@@ -63,6 +63,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     from mmengine.config import Config
 
+    from mer_toolbox.datasets.feature_folder_dataset import \
+        resolve_auto_fields
     from mer_toolbox.visualization.features import (build_split_dataset,
                                                     extract_split_features,
                                                     labelled_indices,
@@ -77,6 +79,7 @@ def main(argv=None) -> dict:
     extracted = []
     for config, ckpt in pairs:
         cfg = Config.fromfile(config)
+        resolve_auto_fields(cfg)
         dataset = build_split_dataset(cfg, args.split)
         indices = labelled_indices(dataset, args.max_samples, args.seed)
         model = load_model(cfg, ckpt, trusted=args.trust_checkpoint)
