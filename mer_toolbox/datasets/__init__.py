@@ -1,9 +1,13 @@
 """Feature datasets, the demo data and feature stores."""
+from .class_balanced_sampler import ClassBalancedSampler
 from .demo import ensure_demo_data, read_hidden_labels
 from .demo_dataset import DemoMERDataset
 from .demo_priors import (DEMO_PRIOR_FILE, demo_prior_report,
                           ensure_demo_priors)
 from .extra_data import ExtraLabelledDataset
+from .feature_folder_dataset import (FeatureFolderDataset,
+                                     describe_feature_folder,
+                                     resolve_auto_fields)
 from .feature_store import (NpyFeatureStore, PackedFeatureStore,
                             open_feature_store, pack_npy_store,
                             save_npy_atomic, write_packed_store)
@@ -13,7 +17,8 @@ from .pseudo_label_table import PseudoLabelTable, names_fingerprint
 from .semi_supervised import SemiSupervisedDataset, SemiSupervisedSampler
 
 __all__ = [
-    'MERFeatureDataset', 'DemoMERDataset', 'ensure_demo_data',
+    'MERFeatureDataset', 'FeatureFolderDataset', 'describe_feature_folder',
+    'resolve_auto_fields', 'ClassBalancedSampler', 'DemoMERDataset', 'ensure_demo_data',
     'read_hidden_labels', 'NpyFeatureStore', 'PackedFeatureStore',
     'open_feature_store', 'pack_npy_store', 'save_npy_atomic',
     'write_packed_store', 'read_label_csv', 'write_label_csv',

@@ -1,5 +1,5 @@
 """Cross-entropy of the classification head, aware of pseudo-label weights."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,20 +24,39 @@ class CrossEntropyLoss(nn.Module):
 
     Args:
         loss_weight: multiplier of the loss. Defaults to 1.0.
-        class_weight: optional per-class weights ``(C,)``.
+        class_weight: optional per-class weights ``(C,)``, or ``'balanced'``:
+            ``c_k = N / (C * n_k)`` from the labelled training split's class
+            counts ``n_k`` (set before training by ``ClassCountHook``; the
+            class-weighted CE of the imbalance ablations).
         label_smoothing: as in :func:`torch.nn.functional.cross_entropy`.
             Defaults to 0.0.
     """
 
     def __init__(self,
                  loss_weight: float = 1.0,
-                 class_weight: Optional[Sequence[float]] = None,
+                 class_weight: Union[Sequence[float], str, None] = None,
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.loss_weight = loss_weight
+        self.balanced = class_weight == 'balanced'
+        if isinstance(class_weight, str) and not self.balanced:
+            raise ValueError("class_weight must be a list of floats or "
+                             f"'balanced', got {class_weight!r}")
         # A list, not a buffer: it is config, and checkpoints stay free of it.
-        self.class_weight = None if class_weight is None else list(class_weight)
+        self.class_weight = None if class_weight is None or self.balanced \
+            else list(class_weight)
         self.label_smoothing = label_smoothing
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """Receive the labelled training split's class counts ``(C,)``."""
+        if not self.balanced:
+            return
+        counts = [int(n) for n in counts]
+        if min(counts) <= 0:
+            raise ValueError(f"class_weight='balanced' needs every class in "
+                             f'the training labels; class counts {counts}')
+        total, num = sum(counts), len(counts)
+        self.class_weight = [total / (num * n) for n in counts]
 
     def forward(self, logits: Tensor, labels: Tensor,
                 weight: Optional[Tensor] = None) -> Tensor:
@@ -55,6 +74,10 @@ class CrossEntropyLoss(nn.Module):
             raise ValueError('expected logits (B, C) and labels (B,), got '
                              f'{tuple(logits.shape)} and {tuple(labels.shape)}.')
         num_classes = logits.shape[1]
+        if self.balanced and self.class_weight is None:
+            raise RuntimeError(
+                "CrossEntropyLoss(class_weight='balanced') has no class "
+                "counts: add dict(type='ClassCountHook') to custom_hooks")
         labels = labels.long()
         if labels.numel():
             lo, hi = torch.stack([labels.min(), labels.max()]).tolist()

@@ -1,0 +1,48 @@
+"""Hand the labelled training split's class counts to the losses."""
+import numpy as np
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from ...registry import HOOKS
+from .feature_norm_hook import labelled_feature_datasets
+
+
+@HOOKS.register_module()
+class ClassCountHook(Hook):
+    """Count the labelled training clips per class before training starts.
+
+    Every module of the model with a ``set_class_counts(counts)`` method (the
+    logit-adjusted / balanced-softmax losses, ``CrossEntropyLoss(
+    class_weight='balanced')``) receives the counts ``(C,)`` of the labelled
+    training data (pseudo-labels never count). Deterministic, so a resumed run
+    gets the same counts; nothing is stored in the checkpoint.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        takers = [m for m in model.modules()
+                  if callable(getattr(m, 'set_class_counts', None))]
+        if not takers:
+            return
+        datasets = list(labelled_feature_datasets(
+            runner.train_dataloader.dataset))
+        if not datasets:
+            raise RuntimeError('ClassCountHook found no labelled dataset in '
+                               'the training loader')
+        classes = list(datasets[0].metainfo['classes'])
+        labels = np.concatenate([d.labels() for d in datasets])
+        labels = labels[labels >= 0]
+        counts = np.bincount(labels, minlength=len(classes))
+        empty = [c for c, n in zip(classes, counts) if n == 0]
+        if empty:
+            raise ValueError(f'classes {empty} have no labelled training '
+                             'clip; class-count based losses cannot weight '
+                             'them (drop them from the class list)')
+        for module in takers:
+            module.set_class_counts(counts.tolist())
+        print_log(f'ClassCountHook: class counts {dict(zip(classes, counts.tolist()))}',
+                  logger='current')
