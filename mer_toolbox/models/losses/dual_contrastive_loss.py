@@ -96,6 +96,13 @@ class DualContrastiveLoss(nn.Module):
             local). The local loss is scaled so that its mean over ranks is
             the full-batch loss, hence DDP's gradient averaging yields the
             full-batch gradient. Defaults to False.
+        memory_size: keep the last ``memory_size`` labelled clips' embeddings
+            (detached, MoCo-style queue) and add them to every training
+            batch as candidates: they are positives and denominator members
+            but never anchors (weight 0), so a rare class has positives even
+            when a batch holds one of its clips. 0 (default) is the exact
+            batch loss. The queue lives in memory only (a resumed run
+            refills it) and is per rank.
     """
 
     balanced: bool = True
@@ -110,8 +117,11 @@ class DualContrastiveLoss(nn.Module):
                  count_present_classes_only: bool = True,
                  num_classes: Optional[int] = None,
                  inter_include_own_clip: bool = True,
-                 gather_distributed: bool = False) -> None:
+                 gather_distributed: bool = False,
+                 memory_size: int = 0) -> None:
         super().__init__()
+        if memory_size < 0:
+            raise ValueError(f'memory_size must be >= 0, got {memory_size}.')
         if tau <= 0:
             raise ValueError(f'tau must be > 0, got {tau}.')
         if not count_present_classes_only and not num_classes:
@@ -126,6 +136,9 @@ class DualContrastiveLoss(nn.Module):
         self.num_classes = num_classes
         self.inter_include_own_clip = inter_include_own_clip
         self.gather_distributed = gather_distributed
+        self.memory_size = memory_size
+        # queue: {modality: (Q, D)} embeddings, labels (Q,), present {m: (Q,)}
+        self._memory: Optional[dict] = None
 
     def forward(self,
                 feats: Mapping[str, Tensor],
@@ -147,6 +160,9 @@ class DualContrastiveLoss(nn.Module):
             lam_inter * L_inter}`` scalars (no ``_inter`` key when ``M == 1``);
             0 with a gradient path where no term exists.
         """
+        if self.memory_size and self.training:
+            feats, labels, weight, present = self._with_memory(
+                feats, labels, weight, present)
         z, labels, valid = self._prepare(feats, labels, present)
         w = torch.ones_like(labels, dtype=z.dtype) if weight is None \
             else weight.to(z.dtype)  # (B,)
@@ -188,6 +204,39 @@ class DualContrastiveLoss(nn.Module):
         return dict(intra=t.log_d_intra, inter=t.log_d_inter)
 
     # -- internals ---------------------------------------------------------
+    def _with_memory(self, feats: Mapping[str, Tensor], labels: Tensor,
+                     weight: Optional[Tensor],
+                     present: Optional[Mapping[str, Tensor]]):
+        """The batch followed by the queue (weight 0); then enqueue it."""
+        b = labels.shape[0]
+        weight = labels.new_ones(b, dtype=torch.float) if weight is None \
+            else weight
+        present = {m: (present[m].bool() if present is not None
+                       and m in present else labels.new_ones(b, dtype=torch.bool))
+                   for m in feats}
+        memory = self._memory
+        if memory is not None and set(memory['feats']) != set(feats):
+            memory = None  # modalities changed: start a new queue
+        keep = labels.ge(0)  # (B,) only labelled clips are remembered
+        new = dict(feats={m: f.detach()[keep] for m, f in feats.items()},
+                   labels=labels[keep], present={m: p[keep] for m, p in present.items()})
+        if memory is None:
+            self._memory = new
+            return feats, labels, weight, present
+        q = len(memory['labels'])
+        out = ({m: torch.cat([f, memory['feats'][m].to(f)]) for m, f in feats.items()},
+               torch.cat([labels, memory['labels'].to(labels.device)]),
+               torch.cat([weight, weight.new_zeros(q)]),
+               {m: torch.cat([p, memory['present'][m].to(p.device)])
+                for m, p in present.items()})
+        cut = self.memory_size  # newest first, oldest dropped
+        self._memory = dict(
+            feats={m: torch.cat([new['feats'][m], memory['feats'][m]])[:cut] for m in feats},
+            labels=torch.cat([new['labels'], memory['labels']])[:cut],
+            present={m: torch.cat([new['present'][m], memory['present'][m]])[:cut]
+                     for m in feats})
+        return out
+
     def _prepare(self, feats: Mapping[str, Tensor], labels: Tensor,
                  present: Optional[Mapping[str, Tensor]]):
         if not feats:

@@ -201,3 +201,31 @@ def test_bad_input_fails_loudly():
         loss(feats, LABELS, torch.ones(3))
     with pytest.raises(ValueError, match=r"no mask for modalities \['audio'\]"):
         loss(feats, LABELS, present={'video': torch.ones(len(LABELS), dtype=torch.bool)})
+
+
+def test_memory_queue_equals_batch_plus_zero_weight_clips():
+    """With a queue, the loss is the exact BDCL of the batch followed by the
+    remembered clips as weight-0 candidates (positives / negatives, never
+    anchors); the queue keeps the newest labelled clips only."""
+    from mer_toolbox.models.losses import BalancedDualContrastiveLoss
+    g = torch.Generator().manual_seed(0)
+    make = lambda n: ({m: torch.randn(n, 8, generator=g, dtype=torch.float64)  # noqa: E731
+                       for m in ('video', 'audio')},
+                      torch.randint(0, 3, (n,), generator=g))
+    queued = BalancedDualContrastiveLoss(memory_size=10)
+    exact = BalancedDualContrastiveLoss()
+    first, y1 = make(6)
+    y1[0] = -1  # unlabelled: never remembered
+    torch.testing.assert_close(queued(first, y1), exact(first, y1))
+    assert len(queued._memory['labels']) == 5
+    second, y2 = make(6)
+    joined = {m: torch.cat([second[m], first[m][1:]]) for m in second}
+    weight = torch.cat([torch.ones(6), torch.zeros(5)]).double()
+    expected = exact(joined, torch.cat([y2, y1[1:]]), weight)
+    torch.testing.assert_close(queued(second, y2), expected)
+    assert len(queued._memory['labels']) == 10  # 6 new + 4 of the 5 old
+    # evaluation never reads or fills the queue
+    queued.eval()
+    torch.testing.assert_close(queued(second, y2), exact(second, y2))
+    with pytest.raises(ValueError, match='memory_size'):
+        BalancedDualContrastiveLoss(memory_size=-1)
