@@ -60,3 +60,42 @@ def test_ties_break_by_pool_index():
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         select_pseudo_labels(scores_for([0], [0.9]), **kwargs)
+
+
+def test_freematch_thresholds_follow_the_pool():
+    from mer_toolbox.engine.hooks.pseudo_label_selection import \
+        adaptive_thresholds
+    scores = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.5, 0.3],
+                       [0.1, 0.1, 0.8]])
+    level = np.mean([0.7, 0.6, 0.5, 0.8])
+    per_class = scores.mean(0)
+    expected = level * per_class / per_class.max()
+    np.testing.assert_allclose(adaptive_thresholds(scores, 'freematch'),
+                               expected)
+    # the rarest predicted class gets the lowest bar
+    t = adaptive_thresholds(scores, 'freematch')
+    assert t.argmin() == per_class.argmin()
+
+
+def test_flexmatch_thresholds_scale_with_learning_status():
+    from mer_toolbox.engine.hooks.pseudo_label_selection import \
+        adaptive_thresholds
+    scores = np.array([[0.95, 0.05, 0.0]] * 4 + [[0.05, 0.95, 0.0]] * 2
+                      + [[0.4, 0.3, 0.3]] * 3)
+    # sigma = (4, 2, 0); 3 unsure clips < 4: beta = sigma / 4
+    beta = np.array([1.0, 0.5, 0.0])
+    np.testing.assert_allclose(adaptive_thresholds(scores, 'flexmatch', 0.9),
+                               0.9 * beta / (2 - beta))
+    np.testing.assert_allclose(adaptive_thresholds(scores, 'fixed', 0.8),
+                               [0.8] * 3)
+    with pytest.raises(ValueError, match='threshold mode'):
+        adaptive_thresholds(scores, 'softmatch')
+
+
+def test_per_class_thresholds_select_by_predicted_class():
+    scores = np.array([[0.6, 0.4], [0.45, 0.55], [0.3, 0.7]])
+    sel = select_pseudo_labels(scores, threshold=np.array([0.65, 0.5]))
+    # clip 0: class 0 at 0.6 < 0.65 -> out; clips 1-2: class 1 >= 0.5 -> in
+    np.testing.assert_array_equal(sel['labels'], [-1, 1, 1])
+    with pytest.raises(ValueError, match='one per class'):
+        select_pseudo_labels(scores, threshold=np.array([0.5, 0.5, 0.5]))

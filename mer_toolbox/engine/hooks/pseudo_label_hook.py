@@ -12,7 +12,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ...registry import HOOKS
-from .pseudo_label_selection import select_pseudo_labels
+from .pseudo_label_selection import (THRESHOLD_MODES, adaptive_thresholds,
+                                     select_pseudo_labels)
 
 
 def find_semi_supervised(dataset):
@@ -114,45 +115,87 @@ def score_dataset(model, dataset, batch_size: int = 2048, start: int = 0,
 
 @HOOKS.register_module()
 class PseudoLabelHook(Hook):
-    """Pseudo-label the unlabelled pool after each epoch past ``cold_start``.
+    """Pseudo-label the unlabelled pool once training has warmed up.
 
     The train dataset must be a ``SemiSupervisedDataset`` sampled by
     ``SemiSupervisedSampler``: the labels written to its side table are used
     from the next epoch on. Prediction runs in eval mode without gradients,
     each rank scoring a contiguous shard of the pool that is then gathered,
-    so every rank applies the same selection. The table is saved in
-    checkpoints and restored on resume (a changed pool is an error).
+    so every rank applies the same selection. The table and the hook's
+    start state are saved in checkpoints and restored on resume (a changed
+    pool is an error).
+
+    When rounds start (the first rule that applies):
+
+    * ``start_on_plateau=k``: once the validation ``monitor`` has not
+      improved for ``k`` validations (the supervised model has converged);
+    * ``warmup_ratio=r``: after ``ceil(r * max_epochs)`` epochs;
+    * else after ``cold_start`` epochs.
+
+    Then a round runs every ``interval`` epochs.
 
     Args:
         cold_start: epochs trained on labelled data only before the first
-            round.
+            round (when neither rule above is set).
         interval: epochs between rounds after that.
-        threshold: confidence threshold in ``(0, 1]``.
+        threshold: confidence threshold in ``(0, 1]``; the fixed bar, and
+            FlexMatch's upper bound.
+        threshold_mode: ``'fixed'``, or per-class adaptive thresholds
+            recomputed from the pool every round: ``'freematch'`` /
+            ``'flexmatch'`` (see :func:`adaptive_thresholds`).
         max_per_class: optional cap of pseudo-labels per class.
         class_balanced_ratio: optional per-class fraction (see
             :func:`select_pseudo_labels`).
         weighting: ``'hard'`` or ``'confidence'`` loss weights for the
             pseudo-labelled clips (applied in CE and BDCL).
         batch_size: clips per forward pass while scoring the pool.
+        warmup_ratio: start after this fraction of ``max_epochs``.
+        start_on_plateau: start once validation stalled this many times.
+        monitor: the validation metric ``start_on_plateau`` watches
+            (greater is better).
+        use_ema: score the pool with the exponential moving average of the
+            weights kept by MMEngine's ``EMAHook`` (smoother, better
+            calibrated teacher; the hook must be in ``custom_hooks``).
     """
 
     priority = 'NORMAL'  # before CheckpointHook saves the new table
 
     def __init__(self, cold_start: int = 5, interval: int = 1,
-                 threshold: float = 0.9, max_per_class: Optional[int] = None,
+                 threshold: float = 0.9, threshold_mode: str = 'fixed',
+                 max_per_class: Optional[int] = None,
                  class_balanced_ratio: Optional[float] = None,
-                 weighting: str = 'hard', batch_size: int = 2048) -> None:
+                 weighting: str = 'hard', batch_size: int = 2048,
+                 warmup_ratio: Optional[float] = None,
+                 start_on_plateau: Optional[int] = None,
+                 monitor: str = 'emotion/waf',
+                 use_ema: bool = False) -> None:
         if cold_start < 1 or interval < 1:
             raise ValueError('cold_start and interval must be >= 1')
+        if warmup_ratio is not None and not 0.0 < warmup_ratio < 1.0:
+            raise ValueError(f'warmup_ratio must be in (0, 1), got '
+                             f'{warmup_ratio}')
+        if start_on_plateau is not None and start_on_plateau < 1:
+            raise ValueError(f'start_on_plateau must be >= 1, got '
+                             f'{start_on_plateau}')
+        if threshold_mode not in THRESHOLD_MODES:
+            raise ValueError(f'threshold_mode must be one of '
+                             f'{THRESHOLD_MODES}, got {threshold_mode!r}')
         select_pseudo_labels(np.ones((1, 2)) / 2, threshold, max_per_class,
                              class_balanced_ratio, weighting)  # validate
         self.cold_start, self.interval = cold_start, interval
-        self.select_kwargs = dict(threshold=threshold,
-                                  max_per_class=max_per_class,
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.select_kwargs = dict(max_per_class=max_per_class,
                                   class_balanced_ratio=class_balanced_ratio,
                                   weighting=weighting)
         self.batch_size = batch_size
+        self.warmup_ratio = warmup_ratio
+        self.start_on_plateau = start_on_plateau
+        self.monitor = monitor
+        self.use_ema = use_ema
         self.dataset = None
+        # epoch after which rounds begin (None: not decided yet), plateau
+        # bookkeeping; all checkpointed so a resumed run decides the same
+        self.state = dict(start=None, best=None, stalled=0)
 
     # ----------------------------------------------------------- lifecycle
     def before_run(self, runner) -> None:
@@ -164,22 +207,56 @@ class PseudoLabelHook(Hook):
         if self.dataset is None:
             raise TypeError('PseudoLabelHook needs the train dataset to be a '
                             'SemiSupervisedDataset (labelled + unlabelled)')
+        if self.use_ema:
+            self.ema_hook(runner)  # fail now, not after the warm-up
+        if self.state['start'] is None and self.start_on_plateau is None:
+            self.state['start'] = self.cold_start
+            if self.warmup_ratio is not None:
+                self.state['start'] = max(1, int(np.ceil(
+                    self.warmup_ratio * runner.max_epochs)))
 
     def after_train_epoch(self, runner) -> None:
         finished = runner.epoch + 1
-        if finished < self.cold_start or \
-                (finished - self.cold_start) % self.interval:
+        start = self.state['start']
+        if start is None or finished < start or \
+                (finished - start) % self.interval:
             return
         scores = self.score_pool(runner)
-        sel = select_pseudo_labels(scores, excluded=self.dataset.excluded,
+        thresholds = adaptive_thresholds(scores, self.threshold_mode,
+                                         self.threshold)
+        sel = select_pseudo_labels(scores, thresholds,
+                                   excluded=self.dataset.excluded,
                                    **self.select_kwargs)
         self.dataset.table.update(sel['labels'], sel['weights'],
                                   sel['confidence'])
-        self.log_round(runner, sel, finished)
+        self.log_round(runner, sel, finished, thresholds)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        """Start rounds once the monitored validation metric stalls."""
+        if self.start_on_plateau is None or self.state['start'] is not None \
+                or not metrics:
+            return
+        if self.monitor not in metrics:
+            raise KeyError(f'PseudoLabelHook monitors {self.monitor!r}, but '
+                           f'validation reports {sorted(metrics)}')
+        value = float(metrics[self.monitor])
+        if self.state['best'] is None or value > self.state['best']:
+            self.state.update(best=value, stalled=0)
+            return
+        self.state['stalled'] += 1
+        if self.state['stalled'] >= self.start_on_plateau:
+            # validation runs after the epoch: the next epoch ends a round
+            self.state['start'] = runner.epoch + 1
+            runner.logger.info(
+                f'PseudoLabelHook: {self.monitor} stalled for '
+                f'{self.state["stalled"]} validations (best '
+                f'{self.state["best"]:.4f}); pseudo-labelling from epoch '
+                f'{self.state["start"]} on')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.dataset is not None:
             checkpoint['pseudo_labels'] = self.dataset.table.state_dict()
+            checkpoint['pseudo_label_hook'] = dict(self.state)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # Only a resumed run continues the old table; load_from starts fresh.
@@ -187,12 +264,25 @@ class PseudoLabelHook(Hook):
             return
         if 'pseudo_labels' in checkpoint:
             self.dataset.table.load_state_dict(checkpoint['pseudo_labels'])
+        if 'pseudo_label_hook' in checkpoint:
+            self.state.update(checkpoint['pseudo_label_hook'])
+
+    def ema_hook(self, runner):
+        """MMEngine's ``EMAHook`` of this runner (``use_ema=True``)."""
+        for hook in runner.hooks:
+            if type(hook).__name__ == 'EMAHook':
+                return hook
+        raise RuntimeError("PseudoLabelHook(use_ema=True) needs "
+                           "dict(type='EMAHook') in custom_hooks")
 
     # ------------------------------------------------------------- scoring
     def score_pool(self, runner) -> np.ndarray:
         """Class probabilities ``(P, C)`` of the whole pool, on every rank."""
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
+        if self.use_ema:
+            model = self.ema_hook(runner).ema_model.module
+        else:
+            model = runner.model.module if is_model_wrapper(runner.model) \
+                else runner.model
         pool = self.dataset.pool
         rank, world = get_dist_info()
         lo, hi = rank * len(pool) // world, (rank + 1) * len(pool) // world
@@ -200,7 +290,8 @@ class PseudoLabelHook(Hook):
         return gather_rows(local)
 
     # ------------------------------------------------------------- logging
-    def log_round(self, runner, sel: dict, epoch: int) -> None:
+    def log_round(self, runner, sel: dict, epoch: int,
+                  thresholds: np.ndarray) -> None:
         classes = list(self.dataset.metainfo['classes'])
         labels = sel['labels']
         chosen = labels >= 0
@@ -209,7 +300,9 @@ class PseudoLabelHook(Hook):
                       mean_confidence=float(sel['confidence'][chosen].mean())
                       if chosen.any() else 0.0,
                       per_class={c: int((labels == i).sum())
-                                 for i, c in enumerate(classes)})
+                                 for i, c in enumerate(classes)},
+                      thresholds={c: round(float(t), 4)
+                                  for c, t in zip(classes, thresholds)})
         hidden = getattr(self.dataset.pool, 'hidden_labels', None)
         if hidden is not None:
             hit = (hidden == labels) & chosen
