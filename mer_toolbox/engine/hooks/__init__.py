@@ -1,4 +1,5 @@
 """Training hooks (HOOKS registry)."""
+from .checkpoint_hook import RelocatableCheckpointHook
 from .epoch_seed_hook import EpochSeedHook
 from .feature_norm_hook import FeatureNormHook
 from .pseudo_label_hook import PseudoLabelHook, find_semi_supervised
@@ -7,4 +8,4 @@ from .stage_one_checkpoint_hook import StageOneCheckpointHook
 
 __all__ = ['FeatureNormHook', 'PseudoLabelHook', 'EpochSeedHook',
            'select_pseudo_labels', 'find_semi_supervised',
-           'StageOneCheckpointHook']
+           'StageOneCheckpointHook', 'RelocatableCheckpointHook']
