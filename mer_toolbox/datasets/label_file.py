@@ -2,6 +2,8 @@
 import csv
 from typing import List, Optional, Sequence, Tuple
 
+from ..utils.clip_name import clip_name
+
 
 def read_label_csv(path: str, classes: Sequence[str],
                    labelled: bool = True,
@@ -42,9 +44,7 @@ def read_label_csv(path: str, classes: Sequence[str],
         rows: List[Tuple[str, int]] = []
         first_line = {}
         for line_no, row in enumerate(reader, start=2):
-            name = (row.get('name') or '').strip()
-            if not name:
-                raise ValueError(f'{path}:{line_no}: empty clip name')
+            name = clip_name(row.get('name') or '', f'{path}:{line_no}')
             if name in first_line:
                 raise ValueError(f'{path}:{line_no}: duplicate clip name '
                                  f'{name!r} (first on line {first_line[name]})')
