@@ -11,46 +11,14 @@ import torch
 from mmengine.runner.checkpoint import save_checkpoint
 
 import mer_toolbox.engine  # noqa: F401  (registers the atomic backend)
-from mer_test_utils import REPO, write_tiny_config
+from mer_test_utils import REPO, disk_full, write_tiny_config
 from mer_toolbox.engine import load_checkpoint_file, resolve_checkpoint
 from mer_toolbox.engine.stage_checkpoint import read_last_checkpoint
-from mer_toolbox.utils import fileio
 
 
-def disk_full_after(monkeypatch, nbytes: int, only: str = '') -> None:
-    """Writes of files whose name contains ``only`` stop with ENOSPC after
-    ``nbytes`` bytes (what a full disk does mid-write)."""
-    real_fdopen = os.fdopen
-
-    class FullDisk:
-        def __init__(self, f):
-            self.f = f
-
-        def write(self, data):
-            self.f.write(data[:nbytes])
-            raise OSError(errno.ENOSPC, 'No space left on device')
-
-        def __getattr__(self, name):
-            return getattr(self.f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-    def fdopen(fd, mode='r', *args, **kwargs):
-        f = real_fdopen(fd, mode, *args, **kwargs)
-        name = os.readlink(f'/proc/self/fd/{fd}')
-        return FullDisk(f) if only in osp.basename(name) else f
-    monkeypatch.setattr(fileio.os, 'fdopen', fdopen)
-
-
-def test_disk_full_leaves_no_file_under_the_checkpoint_name(tmp_path,
-                                                            monkeypatch):
+def test_disk_full_leaves_no_file_under_the_checkpoint_name(tmp_path):
     path = tmp_path / 'best_emotion_waf_epoch_1.pth'
-    disk_full_after(monkeypatch, 100)
-    with pytest.raises(OSError) as info:
+    with disk_full(100), pytest.raises(OSError) as info:
         # what Runner.save_checkpoint calls
         save_checkpoint({'state_dict': {'w': torch.ones(1000)}}, str(path))
     assert info.value.errno == errno.ENOSPC
@@ -106,11 +74,11 @@ def test_old_absolute_last_checkpoint_falls_back_to_the_work_dir(one_epoch):
 
 
 def test_disk_full_while_training_names_the_file_and_leaves_no_torn_best(
-        one_epoch, monkeypatch):
+        one_epoch):
     tmp, cfg, _ = one_epoch
     work = tmp / 'full'
-    disk_full_after(monkeypatch, 64, only='best_')
-    with pytest.raises(OSError, match='best_emotion_waf_epoch_1.pth'):
+    with disk_full(64, only='best_'), \
+            pytest.raises(OSError, match='best_emotion_waf_epoch_1.pth'):
         train([cfg, '--work-dir', work])
     assert glob.glob(str(work / 'best_*')) == []
     assert not glob.glob(str(work / '.tmp-*'))

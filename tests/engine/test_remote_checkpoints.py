@@ -1,52 +1,15 @@
 """Checkpoints named by a URL or a zoo scheme load on the safe path too."""
-import os
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import torch
 from mmengine.runner import checkpoint as mmckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mer_toolbox.engine  # noqa: F401  (registers the loader)
+from mer_test_utils import FileServer, MaliciousPickle
 from mer_toolbox.engine import UnsafeCheckpointError, load_checkpoint_file
 from mer_toolbox.engine.checkpoint import load_from_mer_safe_loader
 from mer_toolbox.engine.checkpoint_sources import (RemoteCheckpointError,
                                                    is_remote)
-
-
-class _Payload:
-    """Pickles as a call to os.system."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}',))
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-class FileServer:
-    """Serves a folder on 127.0.0.1 (port 0) while in a ``with`` block."""
-
-    def __init__(self, folder: str) -> None:
-        self.server = ThreadingHTTPServer(
-            ('127.0.0.1', 0), partial(_Quiet, directory=folder))
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-
-    def __enter__(self) -> 'FileServer':
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -56,7 +19,7 @@ def served(tmp_path, monkeypatch):
     files = tmp_path / 'served'
     files.mkdir()
     marker = tmp_path / 'pwned'
-    torch.save({'state_dict': {}, 'x': _Payload(str(marker))},
+    torch.save({'state_dict': {}, 'x': MaliciousPickle(str(marker))},
                files / 'evil.pth')
     torch.save({'state_dict': {'w': torch.ones(2)}}, files / 'ok.pth')
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
