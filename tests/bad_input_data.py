@@ -1,12 +1,14 @@
 """Bad-input cases: configs, label CSVs and feature files."""
 import io
+import os
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Tuple
 
 import numpy as np
 
-from bad_input_common import (BASE_CONFIG, FOLDERS, NAMES, POOL, ToolFailed,
+from bad_input_common import (BASE_CONFIG, DIMS, FOLDERS, NAMES, POOL, ToolFailed,
                               case, dataset_cfg, model_cfg, read_all,
                               tool_main, write_store)
 from mer_toolbox.datasets import pack_npy_store
@@ -124,6 +126,47 @@ label_case('labels-no-label-column', 'name,emotion\nclip_a,happy\n',
            ('labels.csv', "no 'discrete' label column", 'labelled=False'))
 label_case('labels-empty-clip-name', 'name,discrete\n,happy\n',
            ('labels.csv:2', 'empty clip name'))
+label_case('labels-duplicate-column',
+           'name,discrete,discrete\nclip_a,happy,sad\n',
+           ('labels.csv', "duplicate column names ['discrete']",
+            'expected each column once'))
+# the clip name rule (mer_toolbox/utils/clip_name.py): a name becomes a file
+label_case('labels-clip-name-traversal', 'name,discrete\n../../x,happy\n',
+           ('labels.csv:2', "'../../x'", 'path separator',
+            'expected a plain file name'))
+label_case('labels-clip-name-absolute', 'name,discrete\n/abs/dir/x,happy\n',
+           ('labels.csv:2', "'/abs/dir/x'", 'path separator'))
+label_case('labels-clip-name-control-char',
+           'name,discrete\n"clip\nx",happy\n',
+           ('labels.csv:2', 'control character'))
+label_case('labels-clip-name-too-long', f'name,discrete\n{"a" * 300},happy\n',
+           ('labels.csv:2', 'is 300 bytes long', 'at most 200 UTF-8 bytes'))
+
+
+@case('labels-not-utf8', ValueError,
+      says=('labels.csv', 'not UTF-8', 'expected a UTF-8 CSV'))
+def _(tmp: Path, shared: Any) -> Callable:
+    root = write_store(tmp)
+    (root / 'labels.csv').write_bytes('name,discrete\nclip_é,happy\n'
+                                      .encode('latin-1'))
+    return read_all(root)
+
+
+def nfd_name_found(tmp: Path, shared: Any, items: Any) -> None:
+    assert items[0]['data_samples'].name == unicodedata.normalize(
+        'NFC', 'café')
+
+
+@case('labels-clip-name-nfd-matches-nfc-file', None, kept=nfd_name_found)
+def _(tmp: Path, shared: Any) -> Callable:
+    root = write_store(tmp)
+    for m, d in DIMS.items():  # files written with the composed spelling
+        np.save(root / FOLDERS[m] / (unicodedata.normalize('NFC', 'café') +
+                                     '.npy'), np.ones(d, np.float32))
+    (root / 'labels.csv').write_text(
+        'name,discrete\n' + unicodedata.normalize('NFD', 'café') + ',happy\n',
+        encoding='utf-8')
+    return read_all(root)
 
 
 @case('labels-missing-file', FileNotFoundError,
@@ -180,6 +223,38 @@ feature_case('features-integer-dtype', np.ones(4, np.int64),
               'int64'))
 feature_case('features-zero-frames', np.ones((0, 4), np.float32),
              ('video-UTT/clip_c', 'frame-level features have 0 frames'))
+feature_case('features-rank-differs-from-folder', np.ones((3, 4), np.float32),
+             ('video-UTT/clip_c', 'shape (3, 4) is frame-level (T, D)',
+              'folder is utterance-level', 'one level per feature folder'))
+
+
+def huge_header() -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, dict(
+        descr='<f4', fortran_order=False, shape=(100000, 1000000)))
+    return buffer.getvalue() + bytes(16)
+
+
+feature_case('features-header-larger-than-file', huge_header(),
+             ('video-UTT/clip_c.npy', 'declares shape (100000, 1000000)',
+              'the file has 144', 'is it truncated'))
+
+
+def special_npy(id: str, make_entry: Callable[[Path], None],
+                says: str) -> None:
+    """``video-UTT/clip_c.npy`` replaced by a non-file entry."""
+    def make(tmp: Path, shared: Any) -> Callable[[], list]:
+        root = write_store(tmp)
+        path = root / 'video-UTT' / 'clip_c.npy'
+        path.unlink()
+        make_entry(path)
+        return read_all(root)
+    case(id, ValueError, ('video-UTT/clip_c.npy', "clip 'clip_c'", says,
+                          'expected an array written by np.save'))(make)
+
+
+special_npy('features-directory-named-npy', Path.mkdir, 'is a directory')
+special_npy('features-fifo-named-npy', lambda p: os.mkfifo(p), 'is a FIFO')
 
 
 @case('features-missing-file', FileNotFoundError,

@@ -1,5 +1,6 @@
 """Bad-input cases: prior files, clips and checkpoints."""
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Tuple
@@ -8,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner.checkpoint import save_checkpoint
 
-from bad_input_common import FOLDERS, DIMS, case, write_store
-from inference_assets import prior_record, save_checkpoint, write_train_config
+from bad_input_common import DIMS, FOLDERS, case, tool_main, write_store
+from inference_assets import prior_record, write_train_config
+from inference_assets import save_checkpoint as save_model_checkpoint
+from mer_test_utils import FileServer, MaliciousPickle, disk_full
 from media_fixtures import _media_dir  # (cached clip files)
 from mer_toolbox.apis import CheckpointMismatchError, init_model
 from mer_toolbox.apis.prior_input import load_prior
@@ -55,6 +59,9 @@ store_case('priors-score-outside-range',
 store_case('priors-unknown-record-key',
            json.dumps(dict(prior_record('clip_b'), api_key='x')),
            ('priors.jsonl:2', "unknown record keys ['api_key']"))
+store_case('priors-clip-name-traversal',
+           json.dumps(prior_record('../../x')),
+           ('priors.jsonl:2', "clip name '../../x'", 'path separator'))
 
 
 def torn_line_tolerated(tmp: Path, shared: Any, result: Any) -> None:
@@ -156,6 +163,28 @@ for _name, _reason in BAD_CLIPS.items():
     clip_case(_name, _reason)
 
 
+def nothing_written(tmp: Path, shared: Any, result: Any) -> None:
+    assert not list(tmp.parent.rglob('X.npy'))
+
+
+def clip_name_case(id: str, name: str) -> None:
+    """A clip list row whose name would put ``X.npy`` outside the output
+    root (``tools/extract_features.py`` builds the same way)."""
+    def make(tmp: Path, shared: Any) -> Callable:
+        listing = tmp / 'clips.csv'
+        listing.write_text(f'name,path\n{name},clip.mp4\n')
+        return lambda: build_extraction(dict(
+            clips=dict(list_file=str(listing)), feature_sets=[],
+            output=dict(root=str(tmp / 'feats'))))
+    case(id, ValueError, says=('clips.csv:2', repr(name), 'path separator',
+                               'expected a plain file name'),
+         kept=nothing_written)(make)
+
+
+clip_name_case('clips-name-escapes-output', '../../../X')
+clip_name_case('clips-name-absolute', '/abs/dir/X')
+
+
 # ------------------------------------------------------------- checkpoints
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
@@ -164,7 +193,7 @@ def trained(tmp_path_factory):
     root = write_store(tmp_path_factory.mktemp('trained'))
     config = write_train_config(str(root / 'train.py'), str(root),
                                 folders=FOLDERS, dims=DIMS, hidden_dim=8)
-    checkpoint = save_checkpoint(config, str(root / 'model.pth'))
+    checkpoint = save_model_checkpoint(config, str(root / 'model.pth'))
     return SimpleNamespace(root=root, config=config, checkpoint=checkpoint)
 
 
@@ -207,16 +236,6 @@ truncated_checkpoint('truncated', 0.5, ('bytes', 'written by torch.save'))
 truncated_checkpoint('empty', 0.0, ('(0 bytes', 'Ran out of input'))
 
 
-class _Payload:
-    """Pickles as a call to os.system: the classic malicious checkpoint."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (__import__('os').system, (f'touch {self.marker}',))
-
-
 def payload_not_run(tmp: Path, shared: Any, result: Any) -> None:
     assert not (tmp / 'pwned').exists()
 
@@ -226,8 +245,76 @@ def payload_not_run(tmp: Path, shared: Any, result: Any) -> None:
       kept=payload_not_run, needs=('trained',))
 def _(tmp: Path, shared: Any) -> Callable:
     state = torch.load(shared.trained.checkpoint, weights_only=False)
-    state['meta'] = {'x': _Payload(str(tmp / 'pwned'))}
+    state['meta'] = {'x': MaliciousPickle(str(tmp / 'pwned'))}
     torch.save(state, tmp / 'evil.pth')
     return lambda: init_model(shared.trained.config, str(tmp / 'evil.pth'))
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory, trained):
+    """``evil.pth`` (a training checkpoint carrying a payload) behind an
+    HTTP server on 127.0.0.1; downloads cached outside the cases' folders."""
+    root = tmp_path_factory.mktemp('served')
+    (root / 'files').mkdir()
+    state = torch.load(trained.checkpoint, weights_only=False)
+    state['meta'] = {'x': MaliciousPickle(str(root / 'pwned'))}
+    torch.save(state, root / 'files' / 'evil.pth')
+    home = os.environ.get('TORCH_HOME')
+    os.environ['TORCH_HOME'] = str(root / 'torch_home')
+    with FileServer(str(root / 'files')) as server:
+        yield SimpleNamespace(root=root, url=f'{server.url}/evil.pth')
+    if home is None:
+        del os.environ['TORCH_HOME']
+    else:
+        os.environ['TORCH_HOME'] = home
+
+
+def remote_payload_not_run(tmp: Path, shared: Any, result: Any) -> None:
+    assert not (shared.served.root / 'pwned').exists()
+
+
+def remote_case(id: str, argv: Callable[[Any], list]) -> None:
+    """``tools/train.py`` pointed at ``evil.pth`` by URL."""
+    def make(tmp: Path, shared: Any) -> Callable:
+        work = shared.served.root / f'work-{id}'
+        return tool_main('train', [shared.trained.config, '--work-dir', work,
+                                   '--no-test'] + argv(shared.served.url))
+    case(id, UnsafeCheckpointError, says=('evil.pth', 'system',
+                                          'safe loader'),
+         kept=remote_payload_not_run, needs=('trained', 'served'))(make)
+
+
+remote_case('checkpoint-remote-http-load-from',
+            lambda url: ['--cfg-options', f'load_from={url}'])
+remote_case('checkpoint-remote-http-resume', lambda url: ['--resume', url])
+
+
+@case('checkpoint-nan-weights', RuntimeError,
+      says=('nan.pth', 'non-finite weights', 'encoders.video',
+            'expected finite values'), needs=('trained',))
+def _(tmp: Path, shared: Any) -> Callable:
+    state = torch.load(shared.trained.checkpoint, weights_only=False)
+    key = next(k for k in state['state_dict'] if k.startswith('encoders.vid'))
+    state['state_dict'][key][0] = float('nan')
+    torch.save(state, tmp / 'nan.pth')
+    return lambda: init_model(shared.trained.config, str(tmp / 'nan.pth'))
+
+
+def no_torn_checkpoint(tmp: Path, shared: Any, result: Any) -> None:
+    assert sorted(p.name for p in tmp.iterdir()) == ['epoch_1.pth']
+    assert (tmp / 'epoch_1.pth').read_bytes() == b'an earlier epoch_1'
+
+
+@case('checkpoint-disk-full', OSError,
+      says=('epoch_1.pth', 'No space left on device',
+            'nothing was written under that name'), kept=no_torn_checkpoint)
+def _(tmp: Path, shared: Any) -> Callable:
+    (tmp / 'epoch_1.pth').write_bytes(b'an earlier epoch_1')
+
+    def call():
+        with disk_full(64):  # what Runner.save_checkpoint calls
+            save_checkpoint({'state_dict': {'w': torch.ones(1000)}},
+                            str(tmp / 'epoch_1.pth'))
+    return call
 
 

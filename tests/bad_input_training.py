@@ -1,16 +1,79 @@
 """Bad-input cases: training settings and pseudo-labelling."""
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
 import numpy as np
 import torch
 
-from bad_input_common import case, dataset_cfg, write_store
+from bad_input_common import (BASE_CONFIG, case, dataset_cfg, model_cfg,
+                              read_all, write_store)
 from mer_toolbox.datasets import SemiSupervisedDataset
 from mer_toolbox.engine import load_checkpoint_file
-from mer_toolbox.engine.hooks import PseudoLabelHook
-from mer_toolbox.registry import HOOKS
+from mer_toolbox.engine.hooks import FeatureNormHook, PseudoLabelHook
+from mer_toolbox.registry import DATASETS, HOOKS, MODELS
+from mer_toolbox.utils.setup_env import load_config
+
+
+# ------------------------------------------------------- training settings
+def option_case(id: str, options: dict, says: Tuple[str, ...]) -> None:
+    """``--cfg-options`` a user could type, checked by ``load_config``."""
+    def make(tmp: Path, shared: Any) -> Callable:
+        return lambda: load_config(BASE_CONFIG, options)
+    case(id, ValueError, ('ce_bdcl.py',) + says)(make)
+
+
+option_case('config-max-epochs-zero', {'train_cfg.max_epochs': 0},
+            ('train_cfg.max_epochs must be a positive integer', 'got 0'))
+option_case('config-max-epochs-string', {'train_cfg.max_epochs': '5'},
+            ('train_cfg.max_epochs', "got '5' (str)"))
+option_case('config-batch-size-string', {'train_dataloader.batch_size': '16'},
+            ('train_dataloader.batch_size must be a positive integer',
+             "got '16' (str)"))
+
+
+@case('config-duplicate-class-names', ValueError,
+      says=('labels.csv', "metainfo.classes names ['happy'] more than once",
+            'expected each class once'))
+def _(tmp: Path, shared: Any) -> Callable:
+    return read_all(write_store(tmp), metainfo=dict(
+        classes=('neutral', 'angry', 'happy', 'sad', 'happy', 'surprise')))
+
+
+@case('config-duplicate-model-modalities', ValueError,
+      says=("model.modalities names ['video'] more than once",
+            'expected each modality once'))
+def _(tmp: Path, shared: Any) -> Callable:
+    return lambda: MODELS.build(model_cfg(('video', 'audio', 'video')))
+
+
+def norm_hook_call(tmp: Path, model_dict: dict) -> Callable:
+    """``FeatureNormHook.before_train``: the first thing training runs."""
+    model = MODELS.build(model_dict)
+    dataset = DATASETS.build(dataset_cfg(tmp))
+    runner = SimpleNamespace(model=model, train_dataloader=SimpleNamespace(
+        dataset=dataset))
+    return lambda: FeatureNormHook().before_train(runner)
+
+
+@case('config-num-classes-mismatch', ValueError,
+      says=('head LinearClsHead has num_classes=5', 'labels.csv',
+            'has 6 classes', 'model.head.num_classes=6'))
+def _(tmp: Path, shared: Any) -> Callable:
+    cfg = model_cfg()
+    cfg['head']['num_classes'] = 5
+    return norm_hook_call(write_store(tmp), cfg)
+
+
+@case('features-nan-in-any-training-clip', ValueError,
+      says=('video-UTT/clip_d', '1 NaN/Inf value(s)'))
+def _(tmp: Path, shared: Any) -> Callable:
+    root = write_store(tmp)
+    call = norm_hook_call(root, model_cfg())  # built on clean data
+    bad = np.ones(4, np.float32)
+    bad[2] = np.nan
+    np.save(root / 'video-UTT' / 'clip_d.npy', bad)  # the last clip
+    return call
 
 
 # --------------------------------------------------------- pseudo-labelling

@@ -26,7 +26,7 @@ import bad_input_data  # noqa: F401  (registers its cases)
 import bad_input_stores  # noqa: F401
 import bad_input_training  # noqa: F401
 from bad_input_common import CASES, REPO, Case, snapshot
-from bad_input_stores import extraction, trained  # noqa: F401  (fixtures)
+from bad_input_stores import extraction, served, trained  # noqa: F401
 
 
 # -------------------------------------------------------------------- tests
