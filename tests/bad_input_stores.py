@@ -314,6 +314,15 @@ remote_case('checkpoint-remote-http-load-from',
 remote_case('checkpoint-remote-http-resume', lambda url: ['--resume', url])
 
 
+@case('checkpoint-remote-http-test-tool', UnsafeCheckpointError,
+      says=('evil.pth', 'system', 'safe loader'),
+      kept=remote_payload_not_run, needs=('trained', 'served'))
+def _(tmp: Path, shared: Any) -> Callable:
+    work = shared.served.root / 'work-test-tool'
+    return tool_main('test', [shared.trained.config, shared.served.url,
+                              '--work-dir', work])
+
+
 @case('checkpoint-nan-weights', RuntimeError,
       says=('nan.pth', 'non-finite weights', 'encoders.video',
             'expected finite values'), needs=('trained',))
