@@ -13,17 +13,18 @@ One *feature set* (e.g. ``clip-vit-large-patch14-UTT``) is one folder:
 Both are read through :func:`open_feature_store`; ``layout='auto'`` picks the
 packed reader when ``packed.json`` exists.
 """
+import io
 import json
 import os
 import os.path as osp
 import shutil
 import stat
-import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..utils.clip_name import normalise_clip_name
+from ..utils.fileio import write_bytes_atomic
 
 PACKED_META = 'packed.json'
 PACKED_FORMAT = 'mer_toolbox.packed'
@@ -229,18 +230,11 @@ def open_feature_store(folder: str, layout: str = 'auto'):
 
 
 def save_npy_atomic(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` so a crash never leaves a truncated file."""
-    folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npy')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``array`` to ``path`` so a crash never leaves a truncated file
+    (:func:`mer_toolbox.utils.fileio.write_bytes_atomic`)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def write_packed_store(folder: str, items: Iterable[Tuple[str, np.ndarray]],
