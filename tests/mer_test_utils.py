@@ -52,3 +52,72 @@ def run_tool(args, cwd=REPO, env=None, timeout=600, check=True):
         raise AssertionError(f'{args} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+class FileServer:
+    """Serves ``folder`` over HTTP on 127.0.0.1 (port 0) inside ``with``."""
+
+    def __init__(self, folder: str) -> None:
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+        self.server = ThreadingHTTPServer(
+            ('127.0.0.1', 0), partial(Quiet, directory=folder))
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+
+    def __enter__(self) -> 'FileServer':
+        import threading
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class MaliciousPickle:
+    """Pickles as ``os.system('touch MARKER')``: the classic payload."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def disk_full(nbytes: int, only: str = ''):
+    """Patch the package's atomic writer so that files whose name contains
+    ``only`` stop with ENOSPC after ``nbytes`` bytes (a full disk mid-write).
+    Returns the ``unittest.mock.patch`` context manager."""
+    import errno
+    from unittest import mock
+
+    from mer_toolbox.utils import fileio
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[:nbytes])
+            raise OSError(errno.ENOSPC, 'No space left on device')
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def fdopen(fd, *args, **kwargs):
+        name = osp.basename(os.readlink(f'/proc/self/fd/{fd}'))
+        f = real_fdopen(fd, *args, **kwargs)
+        return FullDisk(f) if only in name else f
+    return mock.patch.object(fileio.os, 'fdopen', fdopen)

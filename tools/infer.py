@@ -69,12 +69,15 @@ def format_result(result: dict) -> str:
 
 
 def _check_files(args: argparse.Namespace) -> None:
-    """Cheap checks before any model is loaded."""
+    """Cheap checks before any model is loaded (a checkpoint URL is fetched
+    by the safe loader later)."""
+    from mer_toolbox.engine.checkpoint_sources import is_remote
     for what, path in (('clip', args.clip), ('config', args.config),
                        ('checkpoint', args.checkpoint),
                        ('extraction config', args.extract_config),
                        ('prior', args.prior)):
-        if path is not None and not osp.isfile(path):
+        if path is not None and not osp.isfile(path) and not (
+                what == 'checkpoint' and is_remote(path)):
             raise FileNotFoundError(f'{what} {path!r} does not exist')
 
 

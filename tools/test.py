@@ -41,7 +41,9 @@ def main(argv=None) -> dict:
     from mer_toolbox.engine import trust_checkpoints
     from mer_toolbox.engine.reports import dump_test_reports
     trust_checkpoints(args.trust_checkpoint)
-    if not osp.isfile(args.checkpoint):
+    from mer_toolbox.engine.checkpoint_sources import is_remote
+    # a URL is fetched and loaded by the same safe loader as a file
+    if not is_remote(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')
     cfg = load_config(args.config, args.cfg_options, args.work_dir,

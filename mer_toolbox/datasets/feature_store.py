@@ -13,14 +13,18 @@ One *feature set* (e.g. ``clip-vit-large-patch14-UTT``) is one folder:
 Both are read through :func:`open_feature_store`; ``layout='auto'`` picks the
 packed reader when ``packed.json`` exists.
 """
+import io
 import json
 import os
 import os.path as osp
 import shutil
-import tempfile
+import stat
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..utils.clip_name import normalise_clip_name
+from ..utils.fileio import write_bytes_atomic
 
 PACKED_META = 'packed.json'
 PACKED_FORMAT = 'mer_toolbox.packed'
@@ -65,31 +69,36 @@ class NpyFeatureStore:
         if not osp.isdir(folder):
             raise FileNotFoundError(f'feature folder {folder!r} does not exist')
         self.folder = folder
-        self._names = {
-            entry.name[:-4]
+        # NFC clip name -> file name on disk (which may be NFD, e.g. written
+        # on macOS): names from CSVs are NFC too, so both spellings meet
+        self._files = {
+            normalise_clip_name(entry.name[:-4]): entry.name
             for entry in os.scandir(folder)
             if entry.name.endswith('.npy') and not entry.name.startswith('.')
         }
 
     def names(self) -> List[str]:
-        return sorted(self._names)
+        return sorted(self._files)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._names
+        return name in self._files
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._files)
 
     def path(self, name: str) -> str:
-        return osp.join(self.folder, f'{name}.npy')
+        return osp.join(self.folder, self._files.get(name, f'{name}.npy'))
 
     def load(self, name: str) -> np.ndarray:
         path = self.path(name)
         try:
+            _check_npy_file(path, name)
             return np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise FileNotFoundError(
                 f'missing feature file {path} for clip {name!r}') from None
+        except NpyFileError:
+            raise
         except (ValueError, OSError, EOFError) as err:
             # Without the .npy magic numpy says "pickled data" and suggests
             # allow_pickle, which is never the fix for a feature file.
@@ -99,6 +108,40 @@ class NpyFeatureStore:
                              f'{name!r} ({err if npy else "no .npy header"}'
                              '); expected an array written by np.save'
                              ) from err
+
+
+class NpyFileError(ValueError):
+    """A ``.npy`` entry that must not be opened (see :func:`_check_npy_file`)."""
+
+
+def _check_npy_file(path: str, name: str) -> None:
+    # Before np.load: a directory gives a bare traceback, a FIFO blocks
+    # forever, and a header declaring a huge shape allocates that much
+    # memory before noticing the file is short.
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = 'a directory' if stat.S_ISDIR(mode) else \
+            'a FIFO' if stat.S_ISFIFO(mode) else 'not a regular file'
+        raise NpyFileError(f'{path}: the feature file of clip {name!r} is '
+                           f'{kind}; expected an array written by np.save')
+    with open(path, 'rb') as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0
+                           if version == (1, 0) else
+                           np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+        except (ValueError, OSError, EOFError):
+            return  # np.load reports the broken header itself
+        size = os.fstat(f.fileno()).st_size
+        needed = f.tell() + int(np.prod(shape, dtype=np.float64)) * \
+            dtype.itemsize
+    if needed > size:
+        raise NpyFileError(
+            f'{path}: unreadable feature file for clip {name!r} (its header '
+            f'declares shape {shape} {dtype}, {needed} bytes, but the file '
+            f'has {size}); expected an array written by np.save, is it '
+            'truncated?')
 
 
 class PackedFeatureStore:
@@ -123,7 +166,7 @@ class PackedFeatureStore:
                              f'{PACKED_FORMAT!r}')
         self.folder = folder
         with open(osp.join(folder, 'names.txt'), encoding='utf-8') as f:
-            names = [line.rstrip('\n') for line in f if line.strip()]
+            names = [normalise_clip_name(line) for line in f if line.strip()]
         self._index: Dict[str, int] = {}
         for i, name in enumerate(names):
             if name in self._index:
@@ -187,18 +230,11 @@ def open_feature_store(folder: str, layout: str = 'auto'):
 
 
 def save_npy_atomic(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` so a crash never leaves a truncated file."""
-    folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npy')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``array`` to ``path`` so a crash never leaves a truncated file
+    (:func:`mer_toolbox.utils.fileio.write_bytes_atomic`)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def write_packed_store(folder: str, items: Iterable[Tuple[str, np.ndarray]],

@@ -2,6 +2,8 @@
 import csv
 from typing import List, Optional, Sequence, Tuple
 
+from ..utils.clip_name import clip_name
+
 
 def read_label_csv(path: str, classes: Sequence[str],
                    labelled: bool = True,
@@ -18,9 +20,22 @@ def read_label_csv(path: str, classes: Sequence[str],
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: empty file, missing column, unknown label or duplicate
-            clip name; the message names the file, line and clip.
+        ValueError: empty file, not UTF-8, missing or repeated column,
+            unknown label, a clip name breaking the clip-name rule
+            (:mod:`mer_toolbox.utils.clip_name`) or a duplicate clip name;
+            the message names the file, line and clip.
     """
+    try:
+        return _read_rows(path, classes, labelled, label_column)
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f'{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at '
+            f'offset {err.start}); expected a UTF-8 CSV (re-save it as '
+            'UTF-8)') from None
+
+
+def _read_rows(path: str, classes: Sequence[str], labelled: bool,
+               label_column: str) -> List[Tuple[str, int]]:
     lookup = {c.lower(): i for i, c in enumerate(classes)}
     try:
         f = open(path, newline='', encoding='utf-8-sig')
@@ -33,6 +48,11 @@ def read_label_csv(path: str, classes: Sequence[str],
                              "'name' column")
         fields = [c.strip() for c in reader.fieldnames]
         reader.fieldnames = fields
+        repeated = sorted({c for c in fields if fields.count(c) > 1})
+        if repeated:  # csv.DictReader would keep the last one silently
+            raise ValueError(f'{path}: duplicate column names {repeated} '
+                             f'(columns: {fields}); expected each column '
+                             'once')
         if 'name' not in fields:
             raise ValueError(f"{path}: no 'name' column (columns: {fields})")
         if labelled and label_column not in fields:
@@ -42,9 +62,7 @@ def read_label_csv(path: str, classes: Sequence[str],
         rows: List[Tuple[str, int]] = []
         first_line = {}
         for line_no, row in enumerate(reader, start=2):
-            name = (row.get('name') or '').strip()
-            if not name:
-                raise ValueError(f'{path}:{line_no}: empty clip name')
+            name = clip_name(row.get('name') or '', f'{path}:{line_no}')
             if name in first_line:
                 raise ValueError(f'{path}:{line_no}: duplicate clip name '
                                  f'{name!r} (first on line {first_line[name]})')

@@ -83,6 +83,7 @@ class MERFeatureDataset(BaseDataset):
         self.label_column = label_column
         self.missing_modality = missing_modality
         self._stores: Optional[dict] = None
+        self._levels: Dict[str, Tuple[int, str]] = {}  # see load_checked
         self.pseudo_labels = None  # see attach_pseudo_labels
         self.prior_file = (osp.join(data_root, prior_file) if prior_file
                            and data_root and not osp.isabs(prior_file)
@@ -148,6 +149,12 @@ class MERFeatureDataset(BaseDataset):
         return dict(out, has_prior=True)
 
     def load_data_list(self) -> List[dict]:
+        repeated = sorted({c for c in self.classes
+                           if self.classes.count(c) > 1})
+        if repeated:  # one class would never be trained, metric keys clash
+            raise ValueError(
+                f'{self.ann_file}: metainfo.classes names {repeated} more '
+                f'than once ({list(self.classes)}); expected each class once')
         rows = read_label_csv(self.ann_file, self.classes, self.labelled,
                               self.label_column)
         stores = self.stores()
@@ -181,11 +188,28 @@ class MERFeatureDataset(BaseDataset):
             if len(idx) == 0:
                 raise ValueError(f'no clip of {self.ann_file} has {m!r} '
                                  f'features in {self.data_prefix[m]}')
-            name = rows[idx[0]][0]
-            array = self.stores()[m].load(name)
-            where = f'{self.data_prefix[m]}/{name}'
-            check_feature(array, where, self.feature_dims.get(m))
+            array = self.load_checked(m, rows[idx[0]][0])
             self.feature_dims.setdefault(m, int(array.shape[-1]))
+
+    def load_checked(self, modality: str, name: str) -> np.ndarray:
+        """One clip's features, validated (:func:`check_feature`).
+
+        A feature folder is either utterance-level ``(D,)`` or frame-level
+        ``(T, D)``: the first clip read sets the level and every other clip
+        must match it (one stray ``(3, 8)`` would otherwise turn its whole
+        batch frame-level).
+        """
+        array = self.stores()[modality].load(name)
+        where = f'{self.data_prefix[modality]}/{name}'
+        check_feature(array, where, self.feature_dims.get(modality))
+        ndim, first = self._levels.setdefault(modality, (array.ndim, name))
+        if array.ndim != ndim:
+            level = {1: 'utterance-level (D,)', 2: 'frame-level (T, D)'}
+            raise ValueError(
+                f'{where}: shape {tuple(array.shape)} is {level[array.ndim]}'
+                f' but its folder is {level[ndim]} (e.g. clip {first!r}); '
+                'expected one level per feature folder')
+        return array
 
     # ------------------------------------------------------------- samples
     def attach_pseudo_labels(self, table) -> None:
@@ -212,8 +236,7 @@ class MERFeatureDataset(BaseDataset):
             if not present[m]:
                 inputs[m] = torch.zeros(dim)  # masked: model sees absent
                 continue
-            array = self.stores()[m].load(name)
-            check_feature(array, f'{self.data_prefix[m]}/{name}', dim)
+            array = self.load_checked(m, name)
             inputs[m] = torch.from_numpy(np.ascontiguousarray(
                 array, dtype=np.float32))
         return inputs
@@ -239,9 +262,10 @@ class MERFeatureDataset(BaseDataset):
         """Mean and std ``(D,)`` of one modality over this split's clips.
 
         Frame-level features contribute every frame. Masked clips are
-        skipped. Computed in float64 in one pass (sum and sum of squares).
+        skipped. Every clip is validated (:meth:`load_checked`), so a NaN
+        anywhere is reported with its clip, not as a bad statistic.
+        Computed in float64 in one pass (sum and sum of squares).
         """
-        store = self.stores()[modality]
         total = np.zeros(self.feature_dims[modality], np.float64)
         total_sq = np.zeros_like(total)
         count = 0
@@ -249,7 +273,8 @@ class MERFeatureDataset(BaseDataset):
             info = self.get_data_info(i)
             if not info['modality_present'][modality]:
                 continue
-            array = store.load(info['name']).astype(np.float64)
+            array = self.load_checked(modality, info['name']).astype(
+                np.float64)
             array = array.reshape(-1, array.shape[-1])  # (T, D)
             total += array.sum(0)
             total_sq += (array ** 2).sum(0)

@@ -14,16 +14,24 @@ Policy (documented in docs/checkpoints.md):
   the tools) loads with plain pickle, for files *you* produced that hold
   custom objects. Never use it for files from elsewhere.
 
-Importing this module registers the loader for local paths in MMEngine's
-``CheckpointLoader``, so the Runner's ``load_from`` and ``resume`` use it.
+Remote checkpoints (``http(s)://``, ``s3://``, ``open-mmlab://``,
+``torchvision://``, ...) are first downloaded to a cache file
+(:mod:`.checkpoint_sources`), then loaded by the same policy: a URL never
+means more trust than a local path.
+
+Importing this module registers the loader for every scheme MMEngine's
+``CheckpointLoader`` knows (local paths included), so the Runner's
+``load_from`` and ``resume`` use it whatever they name.
 """
 import pickle
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .checkpoint_sources import fetch_checkpoint, is_remote
 
 _TRUST = {'all': False}
 _HISTORY_BUFFER_METHODS = frozenset(HistoryBuffer._statistics_methods) | {
@@ -99,10 +107,11 @@ def trust_checkpoints(enabled: bool = True) -> None:
 
 def load_checkpoint_file(path: str, map_location: Any = 'cpu',
                          trusted: bool = False) -> Any:
-    """Load a checkpoint file with the policy above.
+    """Load a checkpoint file or URL with the policy above.
 
     Args:
-        path: local ``.pth`` file.
+        path: a local ``.pth`` file, or a URL / scheme MMEngine knows
+            (downloaded to a cache file first).
         map_location: as in :func:`torch.load`.
         trusted: allow full pickle for this call.
 
@@ -111,9 +120,13 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu',
         UnsafeCheckpointError: the file needs a global outside the
             allow-list and trust was not granted.
         RuntimeError: the file is not a readable checkpoint (empty,
-            truncated, not written by ``torch.save``); names the file.
+            truncated, not written by ``torch.save``), a download failed,
+            or its weights hold NaN/Inf; names the file.
     """
     import os.path as osp
+    source, is_mmcls = path, False
+    if is_remote(path):
+        path, is_mmcls = fetch_checkpoint(path)
     path = osp.expanduser(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
@@ -122,24 +135,53 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu',
         if not _RestrictedUnpickler.allowed:
             _RestrictedUnpickler.allowed = _allowed_globals()
         options['pickle_module'] = _RestrictedPickleModule
+    name = path if source == path else f'{source} (cached as {path})'
     try:
-        return torch.load(path, **options)
+        checkpoint = torch.load(path, **options)
     except UnsafeCheckpointError as err:
-        raise UnsafeCheckpointError(f'{path}: {err}') from None
+        raise UnsafeCheckpointError(f'{name}: {err}') from None
     except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as err:
         # torch's own messages ("Ran out of input", "invalid load key",
         # "[Errno 22] Invalid argument") name neither the file nor what was
         # expected.
         raise RuntimeError(
-            f'cannot load checkpoint {path!r} ({osp.getsize(path)} bytes; '
+            f'cannot load checkpoint {name!r} ({osp.getsize(path)} bytes; '
             'expected a file written by torch.save, is it truncated?): '
             f'{type(err).__name__}: {err}') from err
+    _check_finite_weights(checkpoint, name)
+    if is_mmcls:
+        from mmengine.runner.checkpoint import _process_mmcls_checkpoint
+        checkpoint = _process_mmcls_checkpoint(checkpoint)
+    return checkpoint
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def _load_local(filename: str, map_location: Any = None) -> Any:
+def _check_finite_weights(checkpoint: Any, name: str) -> None:
+    # A diverged run saves NaN weights; caught here they are not mistaken
+    # for a data or prediction problem later.
+    weights = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else {}
+    bad = {key: int((~torch.isfinite(value)).sum())
+           for key, value in weights.items()
+           if isinstance(value, torch.Tensor) and value.is_floating_point()
+           and not torch.isfinite(value).all()}
+    if bad:
+        raise RuntimeError(
+            f'checkpoint {name!r} holds non-finite weights (NaN/Inf count '
+            f'per tensor: {bad}); expected finite values: the run that '
+            'saved it diverged, use an earlier checkpoint')
+
+
+def load_from_mer_safe_loader(filename: str,
+                              map_location: Any = None) -> Any:
+    # MMEngine logs this name minus "load_from_" as the backend used
     return load_checkpoint_file(filename, map_location)
 
 
+# Every scheme MMEngine registered (local paths are the '' prefix) now goes
+# through the policy above; none keeps MMEngine's full-pickle loader.
+CheckpointLoader.register_scheme(
+    prefixes=list(CheckpointLoader._schemes), loader=load_from_mer_safe_loader,
+    force=True)
+
+
 __all__ = ['load_checkpoint_file', 'trust_checkpoints', 'UnsafeCheckpointError']
-_: Callable = _load_local

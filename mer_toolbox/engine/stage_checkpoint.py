@@ -1,6 +1,11 @@
 """Find the checkpoint a stage starts from (a file or a work dir)."""
 import glob
 import os.path as osp
+from typing import Optional
+
+from .checkpoint_sources import is_remote
+
+LAST_CHECKPOINT = 'last_checkpoint'
 
 STAGE1_HINT = ('Train stage 1 first: python tools/train.py '
                'configs/bdcl_stage1.py (it saves to work_dirs/bdcl_stage1/), '
@@ -13,7 +18,8 @@ def resolve_checkpoint(path: str, hint: str = STAGE1_HINT) -> str:
 
     A work dir resolves to its newest ``best_*.pth`` (MMEngine's
     ``save_best``, chosen on the validation split), else to the checkpoint
-    its ``last_checkpoint`` file names.
+    its ``last_checkpoint`` file names. A URL / zoo name is returned as it
+    is (the safe loader fetches it).
 
     Args:
         path: a ``.pth`` file or an MMEngine work dir.
@@ -27,15 +33,35 @@ def resolve_checkpoint(path: str, hint: str = STAGE1_HINT) -> str:
                       key=osp.getmtime)
         if best:
             return best[-1]
-        last_file = osp.join(path, 'last_checkpoint')
-        if osp.isfile(last_file):
-            with open(last_file, encoding='utf-8') as f:
-                last = f.read().strip()
-            if osp.isfile(last):
-                return last
+        last = read_last_checkpoint(path)
+        if last is not None:
+            return last
         raise FileNotFoundError(f'work dir {path!r} holds no checkpoint (no '
                                 'best_*.pth, no valid last_checkpoint). '
                                 + hint)
+    if is_remote(path):
+        return path  # fetched and loaded by the safe loader
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist. ' + hint)
     return path
+
+
+def read_last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a work dir's ``last_checkpoint`` file names, or None.
+
+    The file holds a name relative to the work dir (so a moved or copied
+    work dir resumes); an absolute path written by an older run that no
+    longer exists falls back to its file name inside ``work_dir``.
+    """
+    last_file = osp.join(work_dir, LAST_CHECKPOINT)
+    if not osp.isfile(last_file):
+        return None
+    with open(last_file, encoding='utf-8') as f:
+        name = f.read().strip()
+    if not name:
+        return None
+    for candidate in (osp.join(work_dir, name),
+                      osp.join(work_dir, osp.basename(name))):
+        if osp.isfile(candidate):
+            return candidate
+    return None

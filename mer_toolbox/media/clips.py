@@ -17,6 +17,8 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
+from ..utils.clip_name import clip_name, normalise_clip_name
+
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.flv', '.mpg',
                     '.mpeg', '.m4v')
 
@@ -44,7 +46,7 @@ def read_subtitles(path: str, column: str = 'english') -> Dict[str, str]:
                          f'found {list(rows[0])}')
     out: Dict[str, str] = {}
     for line, row in enumerate(rows, start=2):
-        name = row['name'].strip()
+        name = normalise_clip_name(row['name'] or '')
         if name in out:
             raise ValueError(f'{path}:{line}: duplicate clip name {name!r}')
         out[name] = (row[column] or '').strip()
@@ -82,9 +84,7 @@ def read_clip_list(list_file: Optional[str] = None,
                              f'{list(rows[0])})')
         base = video_root or osp.dirname(osp.abspath(list_file))
         for line, row in enumerate(rows, start=2):
-            name = (row['name'] or '').strip()
-            if not name:
-                raise ValueError(f'{list_file}:{line}: empty clip name')
+            name = clip_name(row['name'] or '', f'{list_file}:{line}')
             path = (row.get('path') or '').strip()
             path = (osp.join(base, path) if path and not osp.isabs(path)
                     else path or _find_video(base, name, extensions))
@@ -96,7 +96,8 @@ def read_clip_list(list_file: Optional[str] = None,
         for entry in sorted(os.scandir(video_root), key=lambda e: e.name):
             stem, ext = osp.splitext(entry.name)
             if ext.lower() in extensions and not entry.name.startswith('.'):
-                items.append(ClipItem(stem, entry.path))
+                items.append(ClipItem(clip_name(stem, video_root),
+                                      entry.path))
     seen = set()
     for item in items:
         if item.name in seen:

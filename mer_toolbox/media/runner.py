@@ -21,6 +21,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from mer_toolbox.datasets.feature_store import pack_npy_store, save_npy_atomic
+from mer_toolbox.utils.clip_name import path_inside
+
 from .clips import ClipItem, read_clip_list
 from .pipeline import FeatureExtractor
 
@@ -127,7 +129,9 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
             result = extractor.extract(item.path, item.subtitle, only=todo)
             t0 = time.perf_counter()
             for folder, array in result.features.items():
-                save_npy_atomic(osp.join(root, folder, f'{item.name}.npy'), array)
+                # the clip name rule already holds; this guards the writer
+                save_npy_atomic(path_inside(root, folder, f'{item.name}.npy'),
+                                array)
             write_seconds += time.perf_counter() - t0
             for set_name in (todo or per_set):
                 per_set[set_name]['failed' if set_name in result.failures

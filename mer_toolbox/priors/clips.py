@@ -11,6 +11,8 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from ..utils.clip_name import clip_name, normalise_clip_name
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -62,12 +64,11 @@ def read_clip_list(list_file: str, video_dir: Optional[str] = None,
             if subtitle_column not in row:
                 raise ValueError(f'{subtitle_file}: no {subtitle_column!r} '
                                  f'column (have {sorted(row)})')
-            subtitles[row[name_column].strip()] = row[subtitle_column]
+            subtitles[normalise_clip_name(row[name_column] or '')] = \
+                row[subtitle_column]
     clips, seen = [], set()
     for lineno, row in enumerate(rows, 2):
-        name = (row[name_column] or '').strip()
-        if not name:
-            raise ValueError(f'{list_file}:{lineno}: empty {name_column!r}')
+        name = clip_name(row[name_column] or '', f'{list_file}:{lineno}')
         if name in seen:
             raise ValueError(f'{list_file}:{lineno}: duplicate clip {name!r}')
         seen.add(name)

@@ -270,7 +270,10 @@ class GeminiPriorGenerator(BasePriorGenerator):
             return self.failure(clip, 'safety_blocked',
                                 f'finish reason {finish}', **extra)
         parts = (candidate.content and candidate.content.parts) or []
-        text = ''.join(p.text for p in parts if p.text and not p.thought)
+        # a server may echo the key (in any encoding) inside the reply text,
+        # which would otherwise land in a valid record of the store
+        text = self._redact(
+            ''.join(p.text for p in parts if p.text and not p.thought))
         if finish == 'MAX_TOKENS':
             return self.failure(clip, 'max_tokens', 'reply cut at '
                                 f'{self.max_output_tokens} tokens', **extra)

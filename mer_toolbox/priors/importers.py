@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
+from ..utils.clip_name import clip_name
 from .base import BasePriorGenerator
 from .clips import Clip
 from .schema import (CONTRIBUTION_KEYS, PriorRecord, PriorValidationError,
@@ -43,7 +44,8 @@ def _load_entries(path: str) -> Dict[str, Any]:
     else:
         data = json.loads(text)
     if isinstance(data, dict):
-        return data
+        return {clip_name(str(name), path): entry
+                for name, entry in data.items()}
     entries = {}
     for i, entry in enumerate(data):
         name = next((entry[k] for k in NAME_KEYS
@@ -51,9 +53,10 @@ def _load_entries(path: str) -> Dict[str, Any]:
         if name is None:
             raise ValueError(f'{path}: entry {i} has none of the name keys '
                              f'{NAME_KEYS}')
+        name = clip_name(str(name), f'{path}: entry {i}')
         if name in entries:
             raise ValueError(f'{path}: duplicate clip {name!r}')
-        entries[str(name)] = entry
+        entries[name] = entry
     return entries
 
 

@@ -10,10 +10,12 @@ The prompt asks for the paper's three dimensions, each from its own modality
 (facial Action Units from the frames, prosody from the audio, semantics from
 the subtitle), then per-modality contributions, per-class scores and a label.
 The subtitle is untrusted text; it is fenced and the model is told to treat
-it as data.
+it as data, and fence markers inside it are neutralised (:func:`fence_safe`)
+so a transcript cannot close the fence and write instructions after it.
 """
 import hashlib
 import json
+import re
 from typing import Optional, Sequence
 
 from ..constants import MER2024_CLASSES
@@ -64,17 +66,30 @@ PROPERTY_ORDER = ('visual_reasoning', 'action_units', 'prosody_reasoning',
                   'scores', 'label')
 
 
+_FENCE = re.compile(r'<{3,}|>{3,}')
+_LOOKALIKE = {'<': '\u2039', '>': '\u203a'}  # single angle quotation marks
+
+
+def fence_safe(text: str) -> str:
+    """``text`` with every run of 3+ ``<`` or ``>`` (the transcript fence)
+    replaced by look-alike quotation marks, so it cannot close the fence."""
+    return _FENCE.sub(lambda m: ''.join(_LOOKALIKE[c] for c in m.group()),
+                      text)
+
+
 def build_prompt(subtitle: Optional[str],
                  classes: Sequence[str] = MER2024_CLASSES) -> str:
     """The prompt text for one clip (the video is sent as a separate part).
 
     Args:
-        subtitle: the clip's transcript; None or blank becomes ``(none)``.
+        subtitle: the clip's transcript; None or blank becomes ``(none)``;
+            fence markers in it are neutralised (:func:`fence_safe`).
         classes: the dataset's classes, each with a row in the AU table.
     """
     return _TEMPLATE.format(classes=', '.join(classes),
                             au_table=au_table_text(classes),
-                            subtitle=(subtitle or '').strip() or '(none)')
+                            subtitle=fence_safe((subtitle or '').strip())
+                            or '(none)')
 
 
 def response_schema(classes: Sequence[str] = MER2024_CLASSES) -> dict:

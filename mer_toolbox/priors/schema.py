@@ -36,6 +36,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..utils.clip_name import clip_name
 from .facs import VALID_AUS
 
 STATUS_OK = 'ok'
@@ -137,6 +138,10 @@ class PriorRecord:
         if not (self.name and self.teacher and self.prompt_version):
             raise PriorValidationError(
                 f'{where}: name, teacher and prompt_version must be set')
+        try:
+            clip_name(self.name, 'prior')
+        except ValueError as err:
+            raise PriorValidationError(str(err)) from None
         if self.status == STATUS_FAILED:
             if not self.reason:
                 raise PriorValidationError(f'{where}: failed without reason')

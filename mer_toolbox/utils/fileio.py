@@ -36,3 +36,41 @@ def staged_directory(target: str, done_marker: str) -> Iterator[str]:
                 raise  # not a lost race: a real error
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is never a torn file.
+
+    The bytes go to a hidden temporary file in the same folder, are fsynced,
+    then renamed over ``path`` in one step: a full disk or a kill leaves the
+    old file (or none), never a truncated one under the final name.
+
+    Raises:
+        OSError: the write failed (e.g. ``ENOSPC``); the message names
+            ``path`` and the temporary file is removed.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
+                               suffix='-' + osp.basename(path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise OSError(err.errno, f'cannot write {path!r} ({len(data)} bytes): '
+                      f'{err.strerror or err}; nothing was written under '
+                      'that name') from err
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

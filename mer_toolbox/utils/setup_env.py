@@ -54,6 +54,27 @@ def check_config_keys(cfg: Config, known: Iterable[str] = RUNNER_KEYS,
                            f'read by nothing; did you mean {close[0]!r}?')
 
 
+def _positive_int(value, key: str, path: str) -> None:
+    # bool is an int; a string '16' prints like 16 in most messages
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f'{path}: {key} must be a positive integer, got '
+                         f'{value!r} ({type(value).__name__})')
+
+
+def check_config_values(cfg: Config, path: str = 'config') -> None:
+    """Fail on numbers MMEngine would misread deep inside a run:
+    ``train_cfg.max_epochs`` / ``max_iters`` and every loader's
+    ``batch_size`` must be positive integers."""
+    train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_epochs', 'max_iters'):
+        if key in train_cfg:
+            _positive_int(train_cfg[key], f'train_cfg.{key}', path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if isinstance(cfg.get(loader), dict) and 'batch_size' in cfg[loader]:
+            _positive_int(cfg[loader]['batch_size'], f'{loader}.batch_size',
+                          path)
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
@@ -70,6 +91,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     from mer_toolbox.datasets.feature_folder_dataset import \
         resolve_auto_fields
     resolve_auto_fields(cfg)
+    check_config_values(cfg, path=path)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

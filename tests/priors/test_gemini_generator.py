@@ -215,3 +215,19 @@ def test_key_never_in_records_or_logs(fake_gemini, clip_dir, canary_key,
     generator.setup()
     assert canary_key not in repr(vars(generator))
     assert osp.exists(clip_dir / 'priors.jsonl')
+
+
+def test_key_echoed_in_any_encoding_never_reaches_the_store(
+        fake_gemini, clip_dir, canary_key):
+    percent = ''.join(f'%{b:02X}' for b in canary_key.encode())
+    b64 = base64.b64encode(f'user:{canary_key}'.encode()).decode()
+    echo = f'url https://t.example/?key={percent} auth Basic {b64}'
+    fake_gemini.script['c1'] = [text(dict(prior_payload('c1'),
+                                          reasoning=echo))]
+    fake_gemini.script['c2'] = [text(f'not json {percent} {b64}')]
+    _, records = generate(fake_gemini, clip_dir)
+    assert records['c1'].ok and '<redacted>' in records['c1'].reasoning
+    assert records['c2'].reason == 'non_json'
+    stored = (clip_dir / 'priors.jsonl').read_text(encoding='utf-8')
+    for form in (canary_key, percent, b64[8:-4]):
+        assert form not in stored

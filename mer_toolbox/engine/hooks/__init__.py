@@ -1,4 +1,5 @@
 """Training hooks (HOOKS registry)."""
+from .checkpoint_hook import RelocatableCheckpointHook
 from .class_count_hook import ClassCountHook
 from .epoch_seed_hook import EpochSeedHook
 from .feature_norm_hook import FeatureNormHook
@@ -8,4 +9,4 @@ from .stage_one_checkpoint_hook import StageOneCheckpointHook
 
 __all__ = ['ClassCountHook', 'FeatureNormHook', 'PseudoLabelHook', 'EpochSeedHook',
            'select_pseudo_labels', 'find_semi_supervised',
-           'StageOneCheckpointHook']
+           'StageOneCheckpointHook', 'RelocatableCheckpointHook']

@@ -24,6 +24,24 @@ def labelled_feature_datasets(dataset) -> Iterator:
         yield dataset
 
 
+def check_num_classes(model, dataset) -> None:
+    """The head's ``num_classes`` must equal the data's class list.
+
+    Otherwise labels beyond the head index out of range mid-epoch (too few)
+    or some logits are never trained (too many).
+    """
+    head = getattr(model, 'head', None)
+    num_classes = getattr(head, 'num_classes', None)
+    classes = list(getattr(dataset, 'classes', ()))
+    if num_classes is None or not classes or num_classes == len(classes):
+        return
+    raise ValueError(
+        f'the head {type(head).__name__} has num_classes={num_classes} but '
+        f'the training data {dataset.ann_file} has {len(classes)} classes '
+        f'{classes}; set model.head.num_classes={len(classes)} or change '
+        "the dataset's metainfo.classes")
+
+
 @HOOKS.register_module()
 class FeatureNormHook(Hook):
     """Compute input mean / std per modality before training starts.
@@ -33,6 +51,10 @@ class FeatureNormHook(Hook):
     every rank (a deterministic pass over the same files) and are stored as
     model buffers, so a resumed run or a test run reuses them and this hook
     does nothing when the model already carries fitted statistics.
+
+    Being the first hook that sees both the model and the training data, it
+    also checks that they agree: every model modality is served, and the
+    head's ``num_classes`` equals the data's class list.
     """
 
     priority = 'VERY_HIGH'
@@ -40,11 +62,13 @@ class FeatureNormHook(Hook):
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
+        datasets = list(labelled_feature_datasets(
+            runner.train_dataloader.dataset))
+        if datasets:
+            check_num_classes(model, datasets[0])
         if getattr(model, 'input_norms', None) is None or \
                 model.input_norms_fitted:
             return
-        datasets = list(labelled_feature_datasets(
-            runner.train_dataloader.dataset))
         if not datasets:
             raise RuntimeError('FeatureNormHook found no labelled feature '
                                'dataset in the training loader')

@@ -5,12 +5,12 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import get_dist_info, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ...models.losses.dist_utils import all_gather_cat
 from ...registry import HOOKS
 from .pseudo_label_selection import (THRESHOLD_MODES, adaptive_thresholds,
                                      select_pseudo_labels)
@@ -31,18 +31,17 @@ def find_semi_supervised(dataset):
 
 
 def gather_rows(local: np.ndarray) -> np.ndarray:
-    """Concatenate every rank's ``(n_r, C)`` block in rank order."""
-    rank, world = get_dist_info()
-    if world == 1:
+    """Concatenate every rank's ``(n_r, C)`` block in rank order.
+
+    Through the package's collective helper, which moves the CPU scores to
+    the device the backend serves (NCCL: the GPU) and back.
+    """
+    if get_dist_info()[1] == 1:
         return local
-    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(world)]
-    dist.all_gather(sizes, torch.tensor([len(local)]))
-    longest = int(max(s.item() for s in sizes))
-    padded = torch.zeros(longest, local.shape[1], dtype=torch.float32)
-    padded[:len(local)] = torch.from_numpy(local)
-    blocks = [torch.zeros_like(padded) for _ in range(world)]
-    dist.all_gather(blocks, padded)
-    return torch.cat([b[:int(s.item())] for b, s in zip(blocks, sizes)]).numpy()
+    rows = torch.from_numpy(np.ascontiguousarray(local, dtype=np.float32))
+    with torch.no_grad():
+        gathered, _ = all_gather_cat(rows)  # (N, C)
+    return gathered.numpy()
 
 
 def _can_load_rows(dataset) -> bool:

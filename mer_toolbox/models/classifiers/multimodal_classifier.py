@@ -68,6 +68,12 @@ class MultimodalEmotionClassifier(BaseModel):
         self.modalities = list(modalities)
         if not self.modalities:
             raise ValueError('modalities must name at least one modality')
+        repeated = sorted({m for m in self.modalities
+                           if self.modalities.count(m) > 1})
+        if repeated:  # the fusion would see one modality twice
+            raise ValueError(f'model.modalities names {repeated} more than '
+                             f'once ({self.modalities}); expected each '
+                             'modality once')
         missing = [m for m in self.modalities if m not in feature_dims]
         if missing:
             raise KeyError(f'feature_dims has no size for {missing}')

@@ -1,4 +1,12 @@
-"""Cross-rank gathering for losses whose denominators span the global batch.
+"""The package's collectives: every cross-rank call of mer_toolbox goes
+through this module (a test scans the package for others).
+
+Each backend serves tensors of one kind of device: NCCL only CUDA tensors,
+gloo CPU ones. :func:`collective_device` says which, and every helper here
+moves its tensors there and back, so callers may pass tensors from anywhere
+(the pseudo-label hook's CPU scores, a loss's CUDA embeddings).
+
+Cross-rank gathering for losses whose denominators span the global batch:
 
 Ranks may hold different batch sizes (the last batch, or different numbers of
 labelled clips), so :func:`all_gather_cat` pads to the largest local size,
@@ -17,6 +25,18 @@ import torch.distributed as dist
 from torch import Tensor
 
 
+def collective_device() -> torch.device:
+    """The device the default group's backend communicates on.
+
+    NCCL: the current CUDA device; gloo or a mixed ``cpu:gloo,cuda:nccl``
+    group: the CPU (which such a group serves through gloo).
+    """
+    backend = str(dist.get_backend()).lower()
+    if 'nccl' in backend and 'cpu' not in backend:
+        return torch.device('cuda', torch.cuda.current_device())
+    return torch.device('cpu')
+
+
 def distributed_world_size() -> int:
     """World size of the default process group, 1 when not distributed."""
     if dist.is_available() and dist.is_initialized():
@@ -29,20 +49,23 @@ class _AllGatherCat(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, sizes: List[int], rank: int) -> Tensor:
-        ctx.sizes, ctx.rank = sizes, rank
+        ctx.sizes, ctx.rank, ctx.device = sizes, rank, x.device
         pad = max(sizes) - x.shape[0]
-        padded = torch.cat([x, x.new_zeros((pad, *x.shape[1:]))]).contiguous()
+        padded = torch.cat([x, x.new_zeros((pad, *x.shape[1:]))]).to(
+            collective_device()).contiguous()
         parts = [torch.empty_like(padded) for _ in sizes]
         dist.all_gather(parts, padded)
-        return torch.cat([p[:n] for p, n in zip(parts, sizes)])  # (N, ...)
+        out = torch.cat([p[:n] for p, n in zip(parts, sizes)])  # (N, ...)
+        return out.to(x.device)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tuple[Tensor, None, None]:
         # Every rank's loss depends on every rank's rows: sum those gradients.
-        grad = grad.contiguous().clone()
+        grad = grad.to(collective_device()).contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         start = sum(ctx.sizes[:ctx.rank])
-        return grad[start:start + ctx.sizes[ctx.rank]], None, None
+        own = grad[start:start + ctx.sizes[ctx.rank]].to(ctx.device)
+        return own, None, None
 
 
 def all_gather_cat(x: Tensor) -> Tuple[Tensor, int]:
@@ -58,7 +81,7 @@ def all_gather_cat(x: Tensor) -> Tuple[Tensor, int]:
         with ``N = sum_r B_r``, and the index of this rank's first row in it.
     """
     rank = dist.get_rank()
-    size = torch.tensor([x.shape[0]], device=x.device)
+    size = torch.tensor([x.shape[0]], device=collective_device())
     sizes = [torch.zeros_like(size) for _ in range(dist.get_world_size())]
     dist.all_gather(sizes, size)
     sizes = [int(s.item()) for s in sizes]
@@ -67,6 +90,6 @@ def all_gather_cat(x: Tensor) -> Tuple[Tensor, int]:
 
 def all_reduce_sum(x: Tensor) -> Tensor:
     """Sum of ``x`` over ranks, outside autograd (for normalisers)."""
-    x = x.detach().clone()
-    dist.all_reduce(x, op=dist.ReduceOp.SUM)
-    return x
+    out = x.detach().to(collective_device()).clone()
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out.to(x.device)
