@@ -4,7 +4,7 @@ import pytest
 
 from mer_toolbox.media import ClipError, FaceCropper, build_face_detector, square_box
 from mer_toolbox.media.errors import NO_FACE
-from mer_toolbox.media.faces import fill_missing_boxes, letterbox_resize
+from mer_toolbox.media.faces import letterbox_resize
 
 
 class StubDetector:
@@ -30,14 +30,10 @@ def test_square_box_margin_and_clamping():
     assert square_box((0, 0, 200, 100), 0.5, 200, 100) == (50, 0, 150, 100)
 
 
-def test_letterbox_and_fill():
+def test_letterbox():
     out = letterbox_resize(np.ones((2, 4, 3), np.uint8), 4)
     assert out.shape == (4, 4, 3)
     assert out[:, :, 0].tolist() == [[0] * 4, [1] * 4, [1] * 4, [0] * 4]
-    box_a, box_b = (0, 0, 1, 1), (5, 5, 1, 1)
-    assert fill_missing_boxes([None, box_a, None, None, box_b]) == \
-        [box_a, box_a, box_a, box_b, box_b]
-    assert fill_missing_boxes([None, None]) == [None, None]
 
 
 def test_crop_takes_the_largest_face_with_margin():
