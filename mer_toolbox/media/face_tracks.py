@@ -1,6 +1,7 @@
 """Face tracks across the sampled frames of one clip.
 
-Detections of neighbouring frames are linked into tracks by overlap; the main
+Detections of neighbouring frames are linked into tracks by overlap (or a
+small move, as sampled frames can be far apart in time); the main
 speaker's track is the one with the highest presence score (frames seen,
 weighted by face size and closeness to the centre); frames where that track
 has no detection get a box interpolated between its detections before and
@@ -34,28 +35,48 @@ def box_iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def same_face(last: Box, box: Box, min_iou: float, max_shift: float
+              ) -> Optional[Tuple[float, float]]:
+    """Affinity of a track's last box and a new box, ``None`` if unrelated.
+
+    Related when they overlap by ``min_iou``, or, since sampled frames can be
+    far apart in time, when the centre moved at most ``max_shift`` face sides
+    and the size changed less than 1.5x. Higher tuples are better.
+    """
+    iou = box_iou(last, box)
+    side = np.sqrt(last[2] * last[3])
+    shift = np.hypot(last[0] + last[2] / 2 - box[0] - box[2] / 2,
+                     last[1] + last[3] / 2 - box[1] - box[3] / 2) / side
+    growth = np.sqrt(box[2] * box[3]) / side
+    if iou >= min_iou or (shift <= max_shift and 1 / 1.5 < growth < 1.5):
+        return iou, -float(shift)
+    return None
+
+
 def link_tracks(detections: Sequence[Optional[Sequence[Box]]],
-                min_iou: float = 0.2) -> List[FaceTrack]:
+                min_iou: float = 0.2, max_shift: float = 0.75
+                ) -> List[FaceTrack]:
     """Greedily link per-frame detections into tracks.
 
     Args:
         detections: per frame, its boxes; ``None`` = frame not run through
             the detector (it neither extends nor breaks a track).
-        min_iou: a box joins the track whose last box it overlaps most, if by
-            at least this much (best pairs first); otherwise it starts a track.
-            A track survives frames where its face was missed.
+        min_iou / max_shift: when a box may continue a track, see
+            :func:`same_face`. Best pairs link first; an unlinked box starts
+            a track. A track survives frames where its face was missed.
     """
     tracks: List[FaceTrack] = []
     for t, boxes in enumerate(detections):
         if not boxes:
             continue
-        pairs = sorted(((box_iou(track.last, box), k, j)
-                        for k, track in enumerate(tracks)
-                        for j, box in enumerate(boxes)), reverse=True)
+        pairs = []
+        for k, track in enumerate(tracks):
+            for j, box in enumerate(boxes):
+                affinity = same_face(track.last, box, min_iou, max_shift)
+                if affinity is not None:
+                    pairs.append((affinity, k, j))
         used_tracks, used_boxes = set(), set()
-        for iou, k, j in pairs:
-            if iou < min_iou:
-                break
+        for _, k, j in sorted(pairs, reverse=True):
             if k in used_tracks or j in used_boxes:
                 continue
             tracks[k].boxes[t] = tuple(boxes[j])

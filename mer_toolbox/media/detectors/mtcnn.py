@@ -21,7 +21,7 @@ import io
 import os
 import os.path as osp
 import zipfile
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -43,6 +43,14 @@ def default_weights_dir() -> str:
         'mer_toolbox')
 
 
+def installed_weights_dirs() -> List[str]:
+    """``data`` folders of an installed ``facenet_pytorch`` (not imported:
+    its code needs torchvision's compiled ops)."""
+    spec = importlib.util.find_spec('facenet_pytorch')
+    roots = (spec.submodule_search_locations or []) if spec else []
+    return [osp.join(root, 'data') for root in roots]
+
+
 def find_mtcnn_weights(weights: Optional[str] = None) -> str:
     """Locate the MTCNN weights: a ``.whl`` file or a folder with ``pnet.pt``.
 
@@ -57,10 +65,7 @@ def find_mtcnn_weights(weights: Optional[str] = None) -> str:
     """
     candidates = [weights] if weights else []
     if not weights:
-        spec = importlib.util.find_spec('facenet_pytorch')  # does not import it
-        for root in (spec.submodule_search_locations or []) if spec else []:
-            candidates.append(osp.join(root, 'data'))
-        candidates.append(default_weights_dir())
+        candidates += installed_weights_dirs() + [default_weights_dir()]
     for path in candidates:
         if osp.isfile(path) and path.endswith('.whl'):
             return path
@@ -203,16 +208,21 @@ def _regress(boxes: torch.Tensor, offsets: torch.Tensor,
 
 
 def _crops(image: np.ndarray, boxes: torch.Tensor, size: int) -> np.ndarray:
-    """Cut ``(N, 4)`` boxes out of ``(H, W, 3)``, clipped to it, resized to
-    ``(N, size, size, 3)``."""
+    """Cut ``(N, 4)`` boxes out of ``(H, W, 3)`` and resize them to
+    ``(N, size, size, 3)``; the part of a box outside the image is black, so
+    a face cut by the frame edge keeps its proportions."""
     import cv2
     height, width = image.shape[:2]
-    out = np.empty((len(boxes), size, size, 3), np.uint8)
+    out = np.zeros((len(boxes), size, size, 3), np.uint8)
     for i, (x1, y1, x2, y2) in enumerate(boxes.round().long().tolist()):
-        x1, y1 = min(max(x1, 0), width - 1), min(max(y1, 0), height - 1)
-        x2, y2 = max(min(x2, width), x1 + 1), max(min(y2, height), y1 + 1)
-        out[i] = cv2.resize(image[y1:y2, x1:x2], (size, size),
-                            interpolation=cv2.INTER_AREA)
+        if x2 - x1 < 1 or y2 - y1 < 1:
+            continue
+        patch = np.zeros((y2 - y1, x2 - x1, 3), np.uint8)
+        sx1, sy1 = max(x1, 0), max(y1, 0)
+        sx2, sy2 = min(x2, width), min(y2, height)
+        if sx2 > sx1 and sy2 > sy1:
+            patch[sy1 - y1:sy2 - y1, sx1 - x1:sx2 - x1] = image[sy1:sy2, sx1:sx2]
+        out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
     return out
 
 
