@@ -102,3 +102,17 @@ def test_bad_detector_configs():
         build_face_detector(dict(type='opencv_haar', cascade='nope.xml'))
     with pytest.raises(ValueError, match='on_no_face'):
         FaceCropper(dict(type='none'), on_no_face='skip')
+
+
+def test_coverage_summary_and_its_summary_line():
+    from mer_toolbox.media.runner import coverage_summary, format_summary
+    cov = coverage_summary({'a': 1.0, 'b': 0.5, 'c': 0.0})
+    assert (cov['mean'], cov['min'], cov['clips_full'], cov['clips_partial'],
+            cov['clips_none']) == (0.5, 0.0, 1, 1, 1)
+    assert coverage_summary({})['mean'] is None
+    summary = dict(clips=3, ok=3, failed=0, skipped_done=0, seconds=1.0,
+                   clips_per_second=3.0, failures_by_reason={},
+                   warnings_by_reason={}, timings={'faces': 1.0},
+                   face_detector='mtcnn', face_coverage=cov)
+    assert ('faces (mtcnn): coverage mean 0.500, min 0.000; clips full 1, '
+            'partial 1, none 1') in format_summary(summary)
