@@ -8,8 +8,9 @@ Each offers ``detect(frame (H, W, 3) uint8 RGB) -> [(x, y, w, h), ...]`` and
 from .auto import build_auto_face_detector
 from .dlib_hog import DlibHogFaceDetector
 from .haar import HaarFaceDetector, NoFaceDetector
+from .mediapipe_blazeface import BlazeFaceDetector
 from .mtcnn import MTCNNFaceDetector, find_mtcnn_weights
 
-__all__ = ['build_auto_face_detector', 'DlibHogFaceDetector',
+__all__ = ['build_auto_face_detector', 'BlazeFaceDetector', 'DlibHogFaceDetector',
            'HaarFaceDetector', 'NoFaceDetector', 'MTCNNFaceDetector',
            'find_mtcnn_weights']
