@@ -238,6 +238,9 @@ class MTCNNFaceDetector:
         factor: image pyramid step.
         detect_max_side: frames are downscaled to this longer side first
             (boxes are mapped back); ``None`` keeps full size.
+        edge_pad: black border added on every side, as a fraction of the
+            shorter side, so that P-Net's windows can reach past the frame
+            edge and find faces the frame cuts.
         device: torch device of the three nets.
     """
 
@@ -247,7 +250,7 @@ class MTCNNFaceDetector:
                  thresholds: Sequence[float] = (0.6, 0.7, 0.7),
                  min_size_ratio: float = 0.05, factor: float = 0.709,
                  detect_max_side: Optional[int] = 640,
-                 device: str = 'cpu') -> None:
+                 edge_pad: float = 0.1, device: str = 'cpu') -> None:
         self.weights = find_mtcnn_weights(weights)
         states = load_mtcnn_state_dicts(self.weights)
         self.device = torch.device(device)
@@ -262,13 +265,17 @@ class MTCNNFaceDetector:
         self.min_size_ratio = min_size_ratio
         self.factor = factor
         self.detect_max_side = detect_max_side
+        self.edge_pad = edge_pad
 
     def detect(self, frame: np.ndarray) -> list:
         """Return the faces of one ``(H, W, 3)`` RGB frame as ``(x, y, w, h)``."""
         small, scale = downscale(frame, self.detect_max_side)
+        pad = int(round(self.edge_pad * min(small.shape[:2])))
+        if pad:
+            small = np.pad(small, ((pad, pad), (pad, pad), (0, 0)))
         with torch.inference_mode():
-            boxes = self.detect_corners(small)
-        return to_frame_boxes(boxes[:, :4].numpy(), scale, frame.shape[1],
+            boxes = self.detect_corners(small)[:, :4] - pad  # (K, 4)
+        return to_frame_boxes(boxes.numpy(), scale, frame.shape[1],
                               frame.shape[0])
 
     def detect_corners(self, image: np.ndarray) -> torch.Tensor:
