@@ -25,7 +25,8 @@ extras = {
     'gemini': read_requirements('gemini.txt'),
     'tests': read_requirements('tests.txt'),
 }
-extras['all'] = sorted({r for name in ('media', 'faces', 'gemini') for r in extras[name]})
+extras['all'] = sorted({r for name in ('media', 'faces', 'gemini')
+                        for r in extras[name]})
 
 setup(
     name='mer_toolbox',

@@ -1,9 +1,10 @@
 """All registries of mer_toolbox, one line each.
 
 The user-facing plugin points (``ENCODERS``, ``FUSION_NECKS``, ``HEADS``,
-``LOSSES``, ``PRIOR_GENERATORS``, ``PRIOR_EMBEDDERS``, ``FACE_DETECTORS``) are standalone registries in the
-``mer_toolbox`` scope; everything the MMEngine ``Runner`` builds lives in a child
-of the matching MMEngine root so that ``default_scope='mer_toolbox'`` finds it.
+``LOSSES``, ``PRIOR_GENERATORS``, ``PRIOR_EMBEDDERS``, ``FACE_DETECTORS``) are
+standalone registries in the ``mer_toolbox`` scope; everything the MMEngine
+``Runner`` builds lives in a child of the matching MMEngine root so that
+``default_scope='mer_toolbox'`` finds it.
 ``locations`` makes a build import the subpackage that registers the class, so
 no module has to be imported by hand first.
 

@@ -164,8 +164,9 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
         timings={k: round(v, 3) for k, v in timings.items()},
         exit_code=1 if counts['failed'] else 0)
     if extractor.cropper is not None:
-        summary['face_detector'] = getattr(extractor.cropper.detector, 'name',
-                                           type(extractor.cropper.detector).__name__)
+        detector = extractor.cropper.detector
+        summary['face_detector'] = getattr(detector, 'name',
+                                           type(detector).__name__)
         summary['face_coverage'] = coverage_summary(coverage)
     if pack_root is not None:
         summary['packed'] = pack_features(extractor.folders(), clips, root,
