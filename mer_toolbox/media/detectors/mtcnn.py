@@ -200,7 +200,11 @@ def _square(boxes: torch.Tensor) -> torch.Tensor:
 
 def _regress(boxes: torch.Tensor, offsets: torch.Tensor,
              plus_one: bool) -> torch.Tensor:
-    """Apply MTCNN's ``(N, 4)`` offsets, given as fractions of the box size."""
+    """Apply MTCNN's ``(N, 4)`` offsets, given as fractions of the box size.
+
+    ``plus_one`` counts sizes in pixels inclusive (``x2 - x1 + 1``), as the
+    R-Net / O-Net offsets were trained; P-Net's use ``x2 - x1``.
+    """
     extra = 1.0 if plus_one else 0.0
     w = boxes[:, 2] - boxes[:, 0] + extra
     h = boxes[:, 3] - boxes[:, 1] + extra
@@ -251,6 +255,8 @@ class MTCNNFaceDetector:
                  min_size_ratio: float = 0.05, factor: float = 0.709,
                  detect_max_side: Optional[int] = 640,
                  edge_pad: float = 0.1, device: str = 'cpu') -> None:
+        if len(thresholds) != 3:
+            raise ValueError(f'thresholds takes 3 values, got {thresholds}')
         self.weights = find_mtcnn_weights(weights)
         states = load_mtcnn_state_dicts(self.weights)
         self.device = torch.device(device)
@@ -259,8 +265,6 @@ class MTCNNFaceDetector:
             net = cls()
             net.load_state_dict(states[name])
             self.nets[name] = net.eval().requires_grad_(False).to(self.device)
-        if len(thresholds) != 3:
-            raise ValueError(f'thresholds takes 3 values, got {thresholds}')
         self.thresholds = tuple(float(t) for t in thresholds)
         self.min_size_ratio = min_size_ratio
         self.factor = factor
@@ -285,14 +289,14 @@ class MTCNNFaceDetector:
             ``(K, 5)`` ``(x1, y1, x2, y2, probability)`` on CPU.
         """
         boxes = self._propose(image)
-        for name, size, plus_one in (('rnet', 24, True), ('onet', 48, True)):
+        for stage, (name, size) in enumerate((('rnet', 24), ('onet', 48)), 1):
             if not len(boxes):
                 break
             boxes = _square(boxes[:, :4])
             x = _normalise(_crops(image, boxes, size)).to(self.device)
             offsets, prob = (t.float().cpu() for t in self.nets[name](x))
-            keep = prob > self.thresholds[1 if name == 'rnet' else 2]
-            boxes = _regress(boxes[keep], offsets[keep], plus_one)
+            keep = prob > self.thresholds[stage]
+            boxes = _regress(boxes[keep], offsets[keep], plus_one=True)
             boxes = torch.cat([boxes, prob[keep, None]], 1)  # (K, 5)
             mode = 'min' if name == 'onet' else 'union'
             boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7, mode)]
