@@ -21,10 +21,12 @@ def read_version() -> str:
 
 extras = {
     'media': read_requirements('media.txt'),
+    'faces': read_requirements('faces.txt'),
     'gemini': read_requirements('gemini.txt'),
     'tests': read_requirements('tests.txt'),
 }
-extras['all'] = sorted({r for name in ('media', 'gemini') for r in extras[name]})
+extras['all'] = sorted({r for name in ('media', 'faces', 'gemini')
+                        for r in extras[name]})
 
 setup(
     name='mer_toolbox',

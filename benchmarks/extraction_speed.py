@@ -96,7 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--fps', type=int, default=25)
     parser.add_argument('--num-frames', type=int, default=16)
     parser.add_argument('--detector', default='opencv_haar',
-                        choices=('opencv_haar', 'none'))
+                        choices=('opencv_haar', 'mtcnn', 'dlib_hog', 'auto', 'none'))
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', default='float32')
     parser.add_argument('--batch-size', type=int, default=32)

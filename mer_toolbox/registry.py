@@ -1,9 +1,10 @@
 """All registries of mer_toolbox, one line each.
 
-The five user-facing plugin points (``ENCODERS``, ``FUSION_NECKS``, ``HEADS``,
-``LOSSES``, ``PRIOR_GENERATORS``) are standalone registries in the
-``mer_toolbox`` scope; everything the MMEngine ``Runner`` builds lives in a child
-of the matching MMEngine root so that ``default_scope='mer_toolbox'`` finds it.
+The user-facing plugin points (``ENCODERS``, ``FUSION_NECKS``, ``HEADS``,
+``LOSSES``, ``PRIOR_GENERATORS``, ``PRIOR_EMBEDDERS``, ``FACE_DETECTORS``) are
+standalone registries in the ``mer_toolbox`` scope; everything the MMEngine
+``Runner`` builds lives in a child of the matching MMEngine root so that
+``default_scope='mer_toolbox'`` finds it.
 ``locations`` makes a build import the subpackage that registers the class, so
 no module has to be imported by hand first.
 
@@ -78,6 +79,7 @@ HEADS = MerRegistry('head', scope=SCOPE, locations=['mer_toolbox.models.heads'])
 LOSSES = MerRegistry('loss', scope=SCOPE, locations=['mer_toolbox.models.losses'])
 PRIOR_GENERATORS = MerRegistry('prior generator', scope=SCOPE, locations=['mer_toolbox.priors'])
 PRIOR_EMBEDDERS = MerRegistry('prior embedder', scope=SCOPE, locations=['mer_toolbox.priors'])
+FACE_DETECTORS = MerRegistry('face detector', scope=SCOPE, locations=['mer_toolbox.media.detectors'])
 
 # --- what the MMEngine Runner builds -------------------------------------
 MODELS = _child('model', MMENGINE_MODELS, 'models')

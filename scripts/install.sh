@@ -19,4 +19,14 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
     pip_args+=(-c requirements/constraints-cpu.txt)
 fi
 python -m pip install "${pip_args[@]}" -e ".${extras}"
+
+# Weights of the default 'mtcnn' face detector: read straight out of the
+# facenet-pytorch wheel, which is downloaded, never installed (it would pin
+# torch<2.3 and numpy<2). Without them face detection falls back to dlib / Haar.
+if [[ -n "${extras}" ]]; then
+    weights_dir="${MER_TOOLBOX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mer_toolbox}"
+    python -m pip download "${pip_args[@]}" --no-deps --only-binary :all: \
+        facenet-pytorch==2.6.0 -d "${weights_dir}" \
+        || echo "[install] warning: could not download the MTCNN weights; the 'auto' face detector will use dlib or Haar"
+fi
 python -c "import mer_toolbox, torch, mmengine; print('[install] mer_toolbox', mer_toolbox.__version__, '| torch', torch.__version__, '| mmengine', mmengine.__version__)"

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from mer_toolbox.registry import (DATASETS, ENCODERS, FUSION_NECKS, HEADS,
-                                  HOOKS, LOSSES, METRICS, MODELS)
+from mer_toolbox.registry import (DATASETS, ENCODERS, FACE_DETECTORS,
+                                  FUSION_NECKS, HEADS, HOOKS, LOSSES, METRICS,
+                                  MODELS)
 
 MODALITIES = ['video', 'audio', 'text']
 
@@ -65,6 +66,7 @@ def test_component_builds_from_config(kind, name):
     (DATASETS, 'MERFeatureDatset', 'MERFeatureDataset'),
     (METRICS, 'EmotionMetrik', 'EmotionMetric'),
     (HOOKS, 'FeatureNormHok', 'FeatureNormHook'),
+    (FACE_DETECTORS, 'dlib_hogg', 'dlib_hog'),
 ])
 def test_unknown_type_names_registry_and_close_names(registry, typo, expected):
     with pytest.raises(KeyError) as err:

@@ -15,8 +15,10 @@ clips = dict(
 
 video = dict(
     num_frames=16,  # 16 uniform frames per clip; fps=... or neither (every frame) also work
-    faces=dict(detector=dict(type='opencv_haar', min_neighbors=5),
-               margin=0.2, size=224, on_no_face='whole_frame'))
+    # MTCNN: best recall on real clips (docs/extraction.md); its weights come
+    # from scripts/install.sh. type='auto' falls back to dlib / Haar instead.
+    faces=dict(detector=dict(type='mtcnn'), margin=0.2, size=224,
+               on_no_face='whole_frame', detect_every=1))
 audio = dict(sample_rate=16000)
 subtitle = dict(empty='missing')  # an empty subtitle fails the text sets; 'encode' encodes ''
 

@@ -1,119 +1,50 @@
-"""Face detection and square face crops for the visual encoders.
+"""Face detection, tracking and square face crops for the visual encoders.
 
-Detectors (:func:`build_face_detector`):
+Detectors are registered in ``FACE_DETECTORS`` (:mod:`.detectors`) and built
+by :func:`build_face_detector`: ``'mtcnn'`` (the default through ``'auto'``;
+weights read from the facenet-pytorch wheel), ``'dlib_hog'`` (``dlib-bin``),
+``'opencv_haar'`` (ships with OpenCV: the dependency-free fallback), ``'auto'``
+(the first of those that can be built, logged) and ``'none'`` (no detection;
+every frame is used whole: a choice, not a fallback, so nothing is logged).
 
-* ``'opencv_haar'``: OpenCV's frontal-face Haar cascade. Its model file ships
-  inside the ``opencv-python(-headless)`` wheel (``cv2.data.haarcascades``), so
-  nothing is downloaded. OpenCV 5 wheels dropped the cascades: use
-  ``opencv-python-headless<5`` (requirements/media.txt) or pass ``cascade`` as
-  a path to the XML file.
-* ``'none'``: no detection; every frame is used whole (a choice, not a
-  fallback, so nothing is logged).
-
-:class:`FaceCropper` keeps the largest face per frame, widens its box by
-``margin`` on each side, makes it square (shifted, never padded, to stay in the
-frame) and resizes it to ``size`` x ``size``. A frame without a detection
-reuses the box of the nearest frame that has one (faces do not jump between
-neighbouring samples). A clip with no face in any frame is either used as whole
-frames (``on_no_face='whole_frame'``, the default: letterboxed to a square so
-nothing is distorted, reported as a warning) or fails
-(``on_no_face='fail'``).
+:class:`FaceCropper` runs the detector on every ``detect_every``-th sampled
+frame, links the detections into tracks (:mod:`.face_tracks`), follows the
+main speaker's track (most persistent, largest, most central face), and
+interpolates its box on frames where it was not detected. The box is widened
+by ``margin`` on each side, made square (shifted, never padded, to stay in the
+frame) and resized to ``size`` x ``size``. A clip with no face in any frame is
+either used as whole frames (``on_no_face='whole_frame'``, the default:
+letterboxed to a square so nothing is distorted, reported as a warning) or
+fails (``on_no_face='fail'``).
 """
-import os.path as osp
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from .errors import NO_FACE, ClipError
-
-#: ``(x, y, w, h)`` in pixels of the frame.
-Box = Tuple[int, int, int, int]
-
-
-class NoFaceDetector:
-    """The ``'none'`` detector: reports no face, and is never a fallback."""
-
-    is_real = False
-
-    def detect(self, frame: np.ndarray) -> list:
-        return []
-
-
-class HaarFaceDetector:
-    """OpenCV Haar-cascade frontal face detector (model ships with OpenCV).
-
-    Args:
-        cascade: file name inside ``cv2.data.haarcascades`` or a path.
-        scale_factor: cascade pyramid step.
-        min_neighbors: detections needed to accept a face (higher = fewer
-            false positives).
-        min_size_ratio: smallest face side as a fraction of the shorter frame
-            side.
-        detect_max_side: frames are downscaled to this longer side before
-            detection (boxes are mapped back), which bounds the cost.
-    """
-
-    is_real = True
-
-    def __init__(self, cascade: str = 'haarcascade_frontalface_default.xml',
-                 scale_factor: float = 1.1, min_neighbors: int = 5,
-                 min_size_ratio: float = 0.08,
-                 detect_max_side: Optional[int] = 320) -> None:
-        import cv2
-        if not hasattr(cv2, 'CascadeClassifier'):
-            raise RuntimeError(
-                f'OpenCV {cv2.__version__} has no CascadeClassifier (removed '
-                "in OpenCV 5): install 'opencv-python-headless<5' or choose "
-                "face_detector=dict(type='none')")
-        path = cascade
-        if not osp.isfile(path):
-            path = osp.join(getattr(cv2.data, 'haarcascades', ''), cascade)
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'Haar cascade {cascade!r} not found (looked in '
-                f'cv2.data.haarcascades of OpenCV {cv2.__version__}); OpenCV '
-                "5 wheels do not ship cascades: install "
-                "'opencv-python-headless<5' or pass cascade=<path to XML>")
-        self._classifier = cv2.CascadeClassifier(path)
-        if self._classifier.empty():
-            raise RuntimeError(f'OpenCV could not load the cascade {path}')
-        self.scale_factor = scale_factor
-        self.min_neighbors = min_neighbors
-        self.min_size_ratio = min_size_ratio
-        self.detect_max_side = detect_max_side
-
-    def detect(self, frame: np.ndarray) -> list:
-        """Return the faces of one ``(H, W, 3)`` RGB frame as ``(x, y, w, h)``."""
-        import cv2
-        height, width = frame.shape[:2]
-        scale = 1.0
-        if self.detect_max_side and max(height, width) > self.detect_max_side:
-            scale = self.detect_max_side / max(height, width)
-            frame = cv2.resize(frame, (round(width * scale),
-                                       round(height * scale)),
-                               interpolation=cv2.INTER_AREA)
-        gray = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
-        side = max(1, int(min(gray.shape) * self.min_size_ratio))
-        found = self._classifier.detectMultiScale(
-            gray, scaleFactor=self.scale_factor,
-            minNeighbors=self.min_neighbors, minSize=(side, side))
-        return [tuple(int(round(v / scale)) for v in box) for box in found]
+from .face_tracks import (Box, interpolate_track, keyframe_indices,
+                          link_tracks, main_track)
 
 
 def build_face_detector(cfg: Optional[dict]):
-    """Build a detector from ``dict(type='opencv_haar' | 'none', **kwargs)``."""
+    """Build a detector from ``dict(type=<FACE_DETECTORS name>, **kwargs)``.
+
+    ``None`` means ``dict(type='none')``. The built detector carries its
+    registered ``name`` (for 'auto': the one it chose).
+    """
+    from mer_toolbox.registry import FACE_DETECTORS
     cfg = dict(cfg or dict(type='none'))
-    kind = cfg.pop('type', None)
-    if kind == 'opencv_haar':
-        return HaarFaceDetector(**cfg)
-    if kind == 'none':
-        if cfg:
-            raise ValueError(f"face detector 'none' takes no arguments, got "
-                             f'{sorted(cfg)}')
-        return NoFaceDetector()
-    raise ValueError(f"unknown face detector type {kind!r}; expected "
-                     "'opencv_haar' or 'none'")
+    kind = cfg.get('type')
+    try:
+        FACE_DETECTORS.get(kind)
+    except KeyError as err:
+        raise ValueError(f'unknown face detector type {kind!r}: '
+                         f'{err.args[0]}') from None
+    detector = FACE_DETECTORS.build(cfg)
+    if not hasattr(detector, 'name'):
+        detector.name = kind
+    return detector
 
 
 def square_box(box: Box, margin: float, frame_w: int, frame_h: int
@@ -154,37 +85,29 @@ def letterbox_resize(frame: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def fill_missing_boxes(boxes: Sequence[Optional[Box]]) -> list:
-    """Give each ``None`` the box of the nearest frame that has one (ties: earlier)."""
-    have = [i for i, b in enumerate(boxes) if b is not None]
-    if not have:
-        return list(boxes)
-    have_arr = np.asarray(have)
-    out = []
-    for i, box in enumerate(boxes):
-        if box is None:
-            box = boxes[int(have_arr[np.argmin(np.abs(have_arr - i))])]
-        out.append(box)
-    return out
-
-
 @dataclass
 class FaceCrops:
     """Face crops of one clip.
 
     Attributes:
         crops: ``(T, S, S, 3)`` uint8 RGB.
-        detected: ``(T,)`` bool, True where the frame had its own detection.
+        detected: ``(T,)`` bool, True where the main face was detected in that
+            very frame (elsewhere its box is interpolated).
         fallback: ``''`` (faces used), ``'whole_frame'`` (no face anywhere),
             or ``'detector_none'``.
+        coverage: share of the detector-run frames in which the main face was
+            found (0.0 with a fallback).
+        num_tracks: distinct faces (tracks) seen in the clip.
     """
     crops: np.ndarray
     detected: np.ndarray
     fallback: str
+    coverage: float = 0.0
+    num_tracks: int = 0
 
 
 class FaceCropper:
-    """Detect, choose and crop one face per frame (see module doc).
+    """Detect, track and crop the main face of each frame (see module doc).
 
     Args:
         detector: ``dict(type=...)`` for :func:`build_face_detector`, or a
@@ -192,43 +115,73 @@ class FaceCropper:
         margin: extra fraction of the face side kept on every side.
         size: output crop side in pixels.
         on_no_face: ``'whole_frame'`` or ``'fail'`` when no frame has a face.
+        detect_every: run the detector on every n-th sampled frame (and the
+            last); the others get the main track's interpolated box. 1 suits
+            the default sparse sampling (16 frames a clip); raise it when
+            sampling densely (``fps=25``).
+        min_iou: overlap linking a detection to a track in the next
+            detector-run frame (see :func:`.face_tracks.link_tracks`).
     """
 
     def __init__(self, detector=None, margin: float = 0.2, size: int = 224,
-                 on_no_face: str = 'whole_frame') -> None:
+                 on_no_face: str = 'whole_frame', detect_every: int = 1,
+                 min_iou: float = 0.2) -> None:
         if on_no_face not in ('whole_frame', 'fail'):
             raise ValueError(f"on_no_face must be 'whole_frame' or 'fail', "
                              f'got {on_no_face!r}')
+        keyframe_indices(1, detect_every)  # a bad value fails now
         if detector is None or isinstance(detector, dict):
             detector = build_face_detector(detector)
         self.detector = detector
         self.margin = margin
         self.size = size
         self.on_no_face = on_no_face
+        self.detect_every = detect_every
+        self.min_iou = min_iou
+
+    def main_boxes(self, frames: np.ndarray
+                   ) -> Tuple[Optional[list], np.ndarray, float, int]:
+        """Detect on the keyframes, track, follow the main face.
+
+        Returns:
+            ``(boxes, detected, coverage, num_tracks)``: a ``(x, y, w, h)``
+            per frame (``None`` if no face anywhere), ``(T,)`` bool where the
+            main face was detected, the share of keyframes where it was, and
+            the number of tracks.
+        """
+        num, height, width = frames.shape[:3]
+        keys = keyframe_indices(num, self.detect_every)
+        per_frame = [None] * num
+        for t in keys:
+            per_frame[t] = [tuple(int(v) for v in box)
+                            for box in self.detector.detect(frames[t])]
+        tracks = link_tracks(per_frame, self.min_iou)
+        main = main_track(tracks, width, height)
+        detected = np.zeros(num, dtype=bool)
+        if main is None:
+            return None, detected, 0.0, 0
+        detected[list(main.boxes)] = True
+        coverage = len(main.boxes) / len(keys)
+        return interpolate_track(main, num), detected, coverage, len(tracks)
 
     def __call__(self, frames: np.ndarray) -> FaceCrops:
         """Crop ``(T, H, W, 3)`` frames to ``(T, size, size, 3)`` faces."""
-        boxes = []
-        for frame in frames:
-            faces = self.detector.detect(frame)
-            boxes.append(max(faces, key=lambda b: b[2] * b[3])
-                         if faces else None)
-        detected = np.array([b is not None for b in boxes], dtype=bool)
-        if not detected.any():
-            if getattr(self.detector, 'is_real', True) and \
-                    self.on_no_face == 'fail':
+        boxes, detected, coverage, num_tracks = self.main_boxes(frames)
+        if boxes is None:
+            real = getattr(self.detector, 'is_real', True)
+            if real and self.on_no_face == 'fail':
                 raise ClipError(NO_FACE, f'no face in any of {len(frames)} '
                                 'sampled frames')
-            fallback = ('whole_frame' if getattr(self.detector, 'is_real', True)
-                        else 'detector_none')
+            fallback = 'whole_frame' if real else 'detector_none'
             crops = [letterbox_resize(f, self.size) for f in frames]
             return FaceCrops(np.stack(crops), detected, fallback)
         height, width = frames.shape[1:3]
         crops = []
-        for frame, box in zip(frames, fill_missing_boxes(boxes)):
+        for frame, box in zip(frames, boxes):
             x0, y0, x1, y1 = square_box(box, self.margin, width, height)
             crops.append(self._resize(frame[y0:y1, x0:x1]))
-        return FaceCrops(np.stack(crops), detected, '')  # (T, S, S, 3)
+        return FaceCrops(np.stack(crops), detected, '', coverage,
+                         num_tracks)  # crops: (T, S, S, 3)
 
     def _resize(self, image: np.ndarray) -> np.ndarray:
         import cv2

@@ -59,10 +59,14 @@ class ClipExtraction:
             ``-FRA``; only the sets that succeeded.
         failures: ``{feature-set name: ClipError}``.
         warnings: ``(reason, detail)`` pairs, e.g. the whole-frame fallback.
+        face_coverage: share of the detector-run frames where the main face
+            was found (0.0 for the whole-frame fallback); ``None`` when no
+            video was cropped or the detector is ``'none'``.
     """
     features: Dict[str, np.ndarray] = field(default_factory=dict)
     failures: Dict[str, ClipError] = field(default_factory=dict)
     warnings: List[Tuple[str, str]] = field(default_factory=list)
+    face_coverage: Optional[float] = None
 
 
 class FeatureExtractor:
@@ -75,8 +79,10 @@ class FeatureExtractor:
             ``('UTT',)`` otherwise.
         video: ``fps`` / ``num_frames`` / ``max_frames`` / ``max_side``
             (sampling, see :mod:`.decode`; default ``num_frames=16``) and
-            ``faces=dict(detector=dict(type='opencv_haar'), margin=0.2,
-            size=224, on_no_face='whole_frame')`` (see :mod:`.faces`).
+            ``faces=dict(detector=dict(type='auto'), margin=0.2, size=224,
+            on_no_face='whole_frame', detect_every=1)`` (see :mod:`.faces`;
+            ``'auto'`` = MTCNN if its weights are found, else dlib HOG, else
+            OpenCV Haar, logged).
         audio: ``dict(sample_rate=16000)``.
         subtitle: ``dict(empty='missing')``: an empty subtitle fails the
             text sets with 'missing subtitle'; ``empty='encode'`` encodes
@@ -117,7 +123,7 @@ class FeatureExtractor:
         classes = [spec['encoder']['type'] if isinstance(
             spec['encoder']['type'], type) else ENCODERS.get(
                 spec['encoder']['type']) for spec in feature_sets]
-        faces.setdefault('detector', dict(type='opencv_haar'))
+        faces.setdefault('detector', dict(type='auto'))
         # built only when needed: text/audio-only runs need no OpenCV
         self.cropper = (FaceCropper(**faces) if any(
             c.modality == 'video' for c in classes) else None)
@@ -212,14 +218,17 @@ class FeatureExtractor:
             start = time.perf_counter()
             crops = self.cropper(frames)  # (T, S, S, 3)
             self.timings['faces'] += time.perf_counter() - start
+            if crops.fallback != 'detector_none':
+                result.face_coverage = crops.coverage
             if crops.fallback == 'whole_frame':
                 result.warnings.append(('no face found', f'whole frames used '
                                         f'for all {len(frames)} frames'))
             elif not crops.detected.all() and crops.fallback == '':
                 missing = int((~crops.detected).sum())
                 result.warnings.append(('face missing in some frames',
-                                        f'{missing}/{len(frames)} frames reuse'
-                                        ' the nearest detected box'))
+                                        f'{missing}/{len(frames)} frames use '
+                                        "the main face track's interpolated "
+                                        'box'))
             return crops.crops
         if modality == 'audio':
             samples = read_audio(path, self.sample_rate)  # (S,)

@@ -116,6 +116,7 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
     fail_reasons: Dict[str, set] = defaultdict(set)
     warn_reasons: Dict[str, set] = defaultdict(set)
     per_set = {s.name: Counter() for s in extractor.sets}
+    coverage: Dict[str, float] = {}
     write_seconds = 0.0
     start = time.perf_counter()
     with open(osp.join(root, FAILURES_FILE), 'w', encoding='utf-8') as fails, \
@@ -150,6 +151,8 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
                 warns.write(json.dumps(dict(clip=item.name, reason=reason,
                                             detail=detail),
                                        ensure_ascii=False) + '\n')
+            if result.face_coverage is not None:
+                coverage[item.name] = round(result.face_coverage, 4)
             counts['failed' if result.failures else 'ok'] += 1
     seconds = time.perf_counter() - start
     processed = counts['ok'] + counts['failed']
@@ -164,12 +167,31 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
         clips_per_second=round(processed / seconds, 3) if seconds else None,
         timings={k: round(v, 3) for k, v in timings.items()},
         exit_code=1 if counts['failed'] else 0)
+    if extractor.cropper is not None:
+        detector = extractor.cropper.detector
+        summary['face_detector'] = getattr(detector, 'name',
+                                           type(detector).__name__)
+        summary['face_coverage'] = coverage_summary(coverage)
     if pack_root is not None:
         summary['packed'] = pack_features(extractor.folders(), clips, root,
                                           pack_root)
     with open(osp.join(root, SUMMARY_FILE), 'w', encoding='utf-8') as f:
         json.dump(summary, f, indent=2, ensure_ascii=False)
     return summary
+
+
+def coverage_summary(per_clip: Dict[str, float]) -> dict:
+    """Face coverage of a run: mean, min, clips with full / partial / no
+    coverage and the per-clip ratios (share of detector-run frames where the
+    main face was found)."""
+    ratios = list(per_clip.values())
+    return dict(
+        mean=round(float(np.mean(ratios)), 4) if ratios else None,
+        min=min(ratios) if ratios else None,
+        clips_full=sum(r >= 1.0 for r in ratios),
+        clips_partial=sum(0.0 < r < 1.0 for r in ratios),
+        clips_none=sum(r == 0.0 for r in ratios),
+        per_clip=per_clip)
 
 
 def pack_features(folders: List[str], clips: List[ClipItem], root: str,
@@ -201,6 +223,12 @@ def format_summary(summary: dict) -> str:
                        ('warnings', 'warnings_by_reason')):
         for reason, n in summary[key].items():
             lines.append(f'  {title}: {reason}: {n} clip(s)')
+    faces = summary.get('face_coverage')
+    if faces and faces['mean'] is not None:
+        lines.append(f"  faces ({summary['face_detector']}): coverage mean "
+                     f"{faces['mean']:.3f}, min {faces['min']:.3f}; clips full "
+                     f"{faces['clips_full']}, partial {faces['clips_partial']}"
+                     f", none {faces['clips_none']}")
     total = sum(summary['timings'].values()) or 1.0
     for stage, sec in sorted(summary['timings'].items(), key=lambda kv: -kv[1]):
         lines.append(f'  time {stage:<40s} {sec:8.2f}s {100 * sec / total:5.1f}%')

@@ -74,6 +74,12 @@ def test_bad_clips_are_logged_counted_and_the_run_continues(
         errors.CORRUPT_FILE: 1, errors.MISSING_SUBTITLE: 1,
         errors.NO_AUDIO: 1, errors.UNREADABLE_PATH: 1, errors.ZERO_LENGTH: 1}
     assert summary['warnings_by_reason'] == {'no face found': 5}
+    # every clip whose video decoded has a face coverage (here 0: no face)
+    assert summary['face_detector'] in ('mtcnn', 'dlib_hog', 'opencv_haar')
+    faces = summary['face_coverage']
+    assert faces['per_clip'] == {n: 0.0 for n in ('ok1', 'ok2', 'ok3',
+                                                  'no_audio', 'no_sub')}
+    assert (faces['mean'], faces['clips_none'], faces['clips_full']) == (0, 5, 0)
     assert summary['feature_sets']['tiny-bloom'] == {'ok': 7, 'failed': 1}
     assert summary['exit_code'] == 1 and summary['clips_per_second'] > 0
     failures = read_jsonl(root / 'failures.jsonl')

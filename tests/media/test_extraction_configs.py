@@ -61,7 +61,8 @@ def test_importing_raw_media_code_loads_no_heavy_library():
         'import sys, mer_toolbox.models\n'
         'before = set(sys.modules)\n'
         'import mer_toolbox.media, mer_toolbox.models.encoders.raw\n'
-        "heavy = ('av', 'cv2', 'timm', 'transformers', 'tokenizers')\n"
+        'import mer_toolbox.media.detectors  # registering loads no model\n'
+        "heavy = ('av', 'cv2', 'dlib', 'timm', 'transformers', 'tokenizers')\n"
         'print(sorted(m for m in heavy if m in sys.modules and m not in before))\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, cwd=REPO, check=True)

@@ -4,7 +4,7 @@ import pytest
 
 from mer_toolbox.media import ClipError, FaceCropper, build_face_detector, square_box
 from mer_toolbox.media.errors import NO_FACE
-from mer_toolbox.media.faces import fill_missing_boxes, letterbox_resize
+from mer_toolbox.media.faces import letterbox_resize
 
 
 class StubDetector:
@@ -30,14 +30,10 @@ def test_square_box_margin_and_clamping():
     assert square_box((0, 0, 200, 100), 0.5, 200, 100) == (50, 0, 150, 100)
 
 
-def test_letterbox_and_fill():
+def test_letterbox():
     out = letterbox_resize(np.ones((2, 4, 3), np.uint8), 4)
     assert out.shape == (4, 4, 3)
     assert out[:, :, 0].tolist() == [[0] * 4, [1] * 4, [1] * 4, [0] * 4]
-    box_a, box_b = (0, 0, 1, 1), (5, 5, 1, 1)
-    assert fill_missing_boxes([None, box_a, None, None, box_b]) == \
-        [box_a, box_a, box_a, box_b, box_b]
-    assert fill_missing_boxes([None, None]) == [None, None]
 
 
 def test_crop_takes_the_largest_face_with_margin():
@@ -106,3 +102,17 @@ def test_bad_detector_configs():
         build_face_detector(dict(type='opencv_haar', cascade='nope.xml'))
     with pytest.raises(ValueError, match='on_no_face'):
         FaceCropper(dict(type='none'), on_no_face='skip')
+
+
+def test_coverage_summary_and_its_summary_line():
+    from mer_toolbox.media.runner import coverage_summary, format_summary
+    cov = coverage_summary({'a': 1.0, 'b': 0.5, 'c': 0.0})
+    assert (cov['mean'], cov['min'], cov['clips_full'], cov['clips_partial'],
+            cov['clips_none']) == (0.5, 0.0, 1, 1, 1)
+    assert coverage_summary({})['mean'] is None
+    summary = dict(clips=3, ok=3, failed=0, skipped_done=0, seconds=1.0,
+                   clips_per_second=3.0, failures_by_reason={},
+                   warnings_by_reason={}, timings={'faces': 1.0},
+                   face_detector='mtcnn', face_coverage=cov)
+    assert ('faces (mtcnn): coverage mean 0.500, min 0.000; clips full 1, '
+            'partial 1, none 1') in format_summary(summary)
