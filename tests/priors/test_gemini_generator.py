@@ -100,9 +100,10 @@ def test_malformed_body_and_dropped_connection_retried(fake_gemini, clip_dir,
                contributions={'video': 50, 'audio': 50, 'text': 50})),
      'schema_violation'),
     (NON_JSON_TEXT, 'non_json'),
-    (EMPTY, 'empty_reply'),
-    (SAFETY, 'safety_blocked'),
-    (PROMPT_BLOCKED, 'safety_blocked'),
+    (EMPTY, 'refused'),
+    (SAFETY, 'refused'),
+    (PROMPT_BLOCKED, 'refused'),
+    (text('I cannot determine the emotion of this person.'), 'refused'),
 ])
 def test_unusable_reply_is_a_failed_record_not_retried(
         fake_gemini, clip_dir, canary_key, reply, reason):

@@ -38,7 +38,7 @@ def test_limit_resume_and_retry_failed(fake_gemini, clip_dir, canary_key,
                                  store, fake_gemini.url)
     fake_gemini.script['c1'] = [SAFETY]
     assert run_tool([config, '--limit', '3', '--no-progress']) == 0
-    assert 'ok 2, failed 1 (safety_blocked: 1)' in capsys.readouterr().out
+    assert 'ok 2, failed 1 (refused: 1)' in capsys.readouterr().out
     with pytest.raises(RuntimeError, match='--resume'):
         run_tool([config, '--no-progress'])
     assert run_tool([config, '--resume', '--no-progress']) == 0
