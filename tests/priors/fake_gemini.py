@@ -98,11 +98,18 @@ class FakeRequest:
 class FakeGemini:
     """A threaded fake Gemini server; use as a context manager.
 
+    Subclasses speak other APIs by setting :attr:`handler_class` (the
+    request handler; None: Gemini's) and :attr:`generate_path` (what marks a
+    model call in the request log).
+
     Args:
         latency: seconds every generateContent call waits before answering.
         keep_bodies: keep each generateContent JSON body in the request log.
         classes: class names used by the default valid reply.
     """
+
+    handler_class: Optional[type] = None
+    generate_path = ':generateContent'
 
     def __init__(self, latency: float = 0.0, keep_bodies: bool = False,
                  classes: Sequence[str] = CLASSES) -> None:
@@ -126,7 +133,8 @@ class FakeGemini:
         return f'http://{host}:{port}'
 
     def start(self) -> 'FakeGemini':
-        handler = type('Handler', (_Handler,), {'fake': self})
+        handler = type('Handler', (self.handler_class or _Handler,),
+                       {'fake': self})
         self._server = _Server(('127.0.0.1', 0), handler)
         threading.Thread(target=self._server.serve_forever,
                          kwargs={'poll_interval': 0.05}, daemon=True).start()
@@ -148,7 +156,7 @@ class FakeGemini:
     def generate_calls(self, clip: Optional[str] = None) -> List[FakeRequest]:
         """generateContent requests, optionally only those for ``clip``."""
         with self._lock:
-            calls = [r for r in self.requests if ':generateContent' in r.path]
+            calls = [r for r in self.requests if self.generate_path in r.path]
         return [r for r in calls if clip is None or r.clip == clip]
 
     def calls_per_clip(self) -> Dict[str, int]:

@@ -11,7 +11,7 @@ from fake_gemini import synthetic_mp4  # noqa: E402
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CANARY_KEY = 'CANARY-d41d8cd98f00b204e9800998ecf8427e'
 KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL',
-           'GOOGLE_GENAI_USE_VERTEXAI')
+           'GOOGLE_GENAI_USE_VERTEXAI', 'OPENAI_API_KEY')
 
 
 def make_clips(root: str, names, subtitles=None, size: int = 256):
@@ -41,14 +41,33 @@ def tool_env(**extra) -> dict:
 def write_gemini_config(path: str, clip_root: str, store: str, url: str,
                         **generator) -> str:
     """A Gemini config file pointing at the fake server ``url``."""
-    options = dict(base_url=url, max_concurrency=4, requests_per_minute=None,
+    return write_teacher_config(path, clip_root, store,
+                                dict(type='GeminiPriorGenerator', base_url=url),
+                                **generator)
+
+
+def write_openai_config(path: str, clip_root: str, store: str, url: str,
+                        **generator) -> str:
+    """An OpenAI-compatible config pointing at the fake server ``url`` (the
+    ``/v1`` root), frames from ``<clip_root>/frames``."""
+    return write_teacher_config(
+        path, clip_root, store,
+        dict(type='OpenAICompatiblePriorGenerator', model='fake-model',
+             base_url=url, frame_dir=osp.join(clip_root, 'frames'),
+             audio='none'), **generator)
+
+
+def write_teacher_config(path: str, clip_root: str, store: str,
+                         teacher: dict, **generator) -> str:
+    """A prior config: ``teacher`` + fast test retry settings + overrides."""
+    options = dict(teacher, max_concurrency=4, requests_per_minute=None,
                    timeout_s=10, max_attempts=3, backoff_initial_s=0.01,
                    backoff_max_s=0.05)
     options.update(generator)
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f"""clips = dict(list_file={osp.join(clip_root, 'clips.csv')!r},
              video_dir={osp.join(clip_root, 'video')!r})
-prior_generator = dict(type='GeminiPriorGenerator', **{options!r})
+prior_generator = {options!r}
 prior_store = {store!r}
 prior_embedder = dict(type='HashingTextEmbedder', dim=32)
 """)

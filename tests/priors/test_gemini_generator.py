@@ -216,3 +216,18 @@ def test_key_never_in_records_or_logs(fake_gemini, clip_dir, canary_key,
     generator.setup()
     assert canary_key not in repr(vars(generator))
     assert osp.exists(clip_dir / 'priors.jsonl')
+
+
+def test_refusal_asked_again_with_the_second_prompt(fake_gemini, clip_dir,
+                                                   canary_key):
+    from mer_toolbox.priors.api_teacher import (REFUSAL_RETRY_NOTE,
+                                                REFUSAL_RETRY_VARIANT)
+    fake_gemini.keep_bodies = True
+    fake_gemini.script['c0'] = [SAFETY, OK]
+    summary, records = generate(fake_gemini, clip_dir, retry_refusals=True)
+    assert records['c0'].ok and records['c0'].attempts == 2
+    assert records['c0'].prompt_variant == REFUSAL_RETRY_VARIANT
+    second = fake_gemini.generate_calls('c0')[1]
+    assert second.body['contents'][0]['parts'][-1]['text'] == \
+        REFUSAL_RETRY_NOTE
+    assert summary.calls == 9 and records['c1'].prompt_variant is None
