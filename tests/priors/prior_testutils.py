@@ -75,12 +75,17 @@ prior_embedder = dict(type='HashingTextEmbedder', dim=32)
 
 
 def run_tool(argv) -> int:
-    """Run ``tools/generate_priors.py`` in this process (a subprocess costs
+    """Run ``tools/generate_priors.py`` in this process (see run_module)."""
+    return run_module(osp.join(REPO, 'tools', 'generate_priors.py'), argv)
+
+
+def run_module(path: str, argv):
+    """Run a tool's ``main(argv)`` in this process (a subprocess costs
     seconds of imports); root logging is restored afterwards."""
     import importlib.util
     import logging
-    spec = importlib.util.spec_from_file_location(
-        'generate_priors_tool', osp.join(REPO, 'tools', 'generate_priors.py'))
+    name = osp.splitext(osp.basename(path))[0] + '_tool'
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     root = logging.getLogger()
