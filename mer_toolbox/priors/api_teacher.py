@@ -1,7 +1,9 @@
-"""What every teacher behind a network API shares, written once.
+"""What the model teachers share, written once.
 
-:class:`ApiPriorGenerator` is the base of the Gemini and the OpenAI-compatible
-teachers. It owns:
+:class:`ChatPriorGenerator` is the base of every teacher that answers the
+prompt in text (Gemini, OpenAI-compatible servers, local transformers
+MLLMs); :class:`ApiPriorGenerator` adds what teachers behind a network API
+need. Together they own:
 
 * **the key**: read from the environment only (``api_key_env``), kept in a
   :class:`~.apikey.Secret`, an ``api_key`` argument refused; a missing key
@@ -20,9 +22,9 @@ teachers. It owns:
   ``usage`` are their sums, and the record's ``prompt_variant`` says the
   second prompt produced it.
 
-A subclass opens its client in :meth:`setup` (calling :meth:`open_calls`),
-and in ``agenerate`` sends one request per prompt variant through
-:meth:`ask`.
+An API teacher opens its client in :meth:`setup` (calling
+:meth:`ApiPriorGenerator.open_calls`); every teacher's ``agenerate`` sends
+one request per prompt variant through :meth:`ChatPriorGenerator.ask`.
 """
 import json
 import re
@@ -76,7 +78,75 @@ def parse_json_reply(text: str) -> Any:
     return json.loads(match.group(1) if match else text)
 
 
-class ApiPriorGenerator(BasePriorGenerator):
+class ChatPriorGenerator(BasePriorGenerator):
+    """Base of teachers that answer the prompt in text (see module doc).
+
+    Args:
+        teacher, prompt_version, classes, max_concurrency: see
+            :class:`~.base.BasePriorGenerator`.
+        retry_refusals: ask once more, with :data:`REFUSAL_RETRY_NOTE`, when
+            the reply is a refusal.
+    """
+
+    def __init__(self, teacher: str, prompt_version: str,
+                 classes: Sequence[str], max_concurrency: int = 1,
+                 retry_refusals: bool = False) -> None:
+        super().__init__(teacher, prompt_version, classes, max_concurrency)
+        self.retry_refusals = retry_refusals
+
+    def _redact(self, text: str) -> str:
+        """Hook: API teachers blank their key out of failure texts."""
+        return text
+
+    # --- asking --------------------------------------------------------------
+    async def ask(self, clip: Clip,
+                  send: Callable[[str], Awaitable[PriorRecord]]
+                  ) -> PriorRecord:
+        """``send('')``; after a refusal, ``send(note)`` once if enabled.
+
+        Args:
+            send: makes one request with the given extra instruction (empty:
+                the plain prompt) and returns its record.
+        """
+        first = await send('')
+        if first.ok or first.reason != REFUSED or not self.retry_refusals:
+            return first
+        second = await send(REFUSAL_RETRY_NOTE)
+        second.attempts += first.attempts
+        second.usage = {k: first.usage.get(k, 0) + second.usage.get(k, 0)
+                        for k in set(first.usage) | set(second.usage)}
+        second.prompt_variant = REFUSAL_RETRY_VARIANT
+        if not second.ok:
+            second.detail = (f'{second.detail} (after a first refusal: '
+                             f'{first.detail})')[:500]
+        return second
+
+    # --- the reply -----------------------------------------------------------
+    def reply_record(self, clip: Clip, text: Optional[str],
+                     **extra: Any) -> PriorRecord:
+        """The record for a reply's model ``text`` (``extra``: usage, ...)."""
+        text = text or ''
+        if not text.strip():
+            return self.failure(clip, REFUSED, 'empty answer', **extra)
+        try:
+            payload = parse_json_reply(text)
+        except json.JSONDecodeError as err:
+            if is_refusal(text):
+                return self.failure(clip, REFUSED, self._redact(
+                    f'declined: {text[:300]!r}'), **extra)
+            return self.failure(clip, 'non_json', self._redact(
+                f'{err}; reply starts {text[:200]!r}'), **extra)
+        try:
+            return record_from_payload(
+                payload, name=clip.name, teacher=self.teacher,
+                prompt_version=self.prompt_version, classes=self.classes,
+                **extra)
+        except PriorValidationError as err:
+            return self.failure(clip, 'schema_violation',
+                                self._redact(str(err)), **extra)
+
+
+class ApiPriorGenerator(ChatPriorGenerator):
     """Base of teachers behind a network API (see module doc).
 
     Args:
@@ -91,8 +161,7 @@ class ApiPriorGenerator(BasePriorGenerator):
         backoff_max_s: retry delay ceiling (also caps a server's hint).
         price_input_per_1m: USD per 1M input tokens.
         price_output_per_1m: USD per 1M output (+ thinking) tokens.
-        retry_refusals: ask once more, with :data:`REFUSAL_RETRY_NOTE`, when
-            the reply is a refusal.
+        retry_refusals: see :class:`ChatPriorGenerator`.
         api_key: must stay None; keys come from the environment only.
     """
 
@@ -110,7 +179,8 @@ class ApiPriorGenerator(BasePriorGenerator):
                              ' so it never reaches a config or a log')
         if max_attempts < 1:
             raise ValueError(f'max_attempts must be >= 1, got {max_attempts}')
-        super().__init__(teacher, prompt_version, classes, max_concurrency)
+        super().__init__(teacher, prompt_version, classes, max_concurrency,
+                         retry_refusals)
         self.api_key_env = tuple(api_key_env)
         self.key_required = key_required
         self.requests_per_minute = requests_per_minute
@@ -120,7 +190,6 @@ class ApiPriorGenerator(BasePriorGenerator):
         self.backoff_max_s = backoff_max_s
         self.price_input_per_1m = price_input_per_1m
         self.price_output_per_1m = price_output_per_1m
-        self.retry_refusals = retry_refusals
         self._key: Optional[Secret] = None
         self._retry: Optional[RetryPolicy] = None
 
@@ -162,58 +231,12 @@ class ApiPriorGenerator(BasePriorGenerator):
                                 attempts=stop.attempts)
         return to_record(clip, response, attempts)
 
-    async def ask(self, clip: Clip,
-                  send: Callable[[str], Awaitable[PriorRecord]]
-                  ) -> PriorRecord:
-        """``send('')``; after a refusal, ``send(note)`` once if enabled.
-
-        Args:
-            send: makes one request with the given extra instruction (empty:
-                the plain prompt) and returns its record.
-        """
-        first = await send('')
-        if first.ok or first.reason != REFUSED or not self.retry_refusals:
-            return first
-        second = await send(REFUSAL_RETRY_NOTE)
-        second.attempts += first.attempts
-        second.usage = {k: first.usage.get(k, 0) + second.usage.get(k, 0)
-                        for k in set(first.usage) | set(second.usage)}
-        second.prompt_variant = REFUSAL_RETRY_VARIANT
-        if not second.ok:
-            second.detail = (f'{second.detail} (after a first refusal: '
-                             f'{first.detail})')[:500]
-        return second
-
     # --- pricing -------------------------------------------------------------
     def cost(self, usage: Dict[str, int]) -> float:
         return (usage.get('input_tokens', 0) * self.price_input_per_1m
                 + usage.get('output_tokens', 0) * self.price_output_per_1m
                 ) / 1e6
 
-    # --- the reply -----------------------------------------------------------
-    def reply_record(self, clip: Clip, text: Optional[str],
-                     **extra: Any) -> PriorRecord:
-        """The record for a reply's model ``text`` (``extra``: usage, ...)."""
-        text = text or ''
-        if not text.strip():
-            return self.failure(clip, REFUSED, 'empty answer', **extra)
-        try:
-            payload = parse_json_reply(text)
-        except json.JSONDecodeError as err:
-            if is_refusal(text):
-                return self.failure(clip, REFUSED, self._redact(
-                    f'declined: {text[:300]!r}'), **extra)
-            return self.failure(clip, 'non_json', self._redact(
-                f'{err}; reply starts {text[:200]!r}'), **extra)
-        try:
-            return record_from_payload(
-                payload, name=clip.name, teacher=self.teacher,
-                prompt_version=self.prompt_version, classes=self.classes,
-                **extra)
-        except PriorValidationError as err:
-            return self.failure(clip, 'schema_violation',
-                                self._redact(str(err)), **extra)
 
-
-__all__ = ['ApiPriorGenerator', 'REFUSAL_RETRY_NOTE', 'REFUSAL_RETRY_VARIANT',
+__all__ = ['ApiPriorGenerator', 'ChatPriorGenerator', 'REFUSAL_RETRY_NOTE', 'REFUSAL_RETRY_VARIANT',
            'REFUSED', 'is_refusal', 'parse_json_reply']

@@ -24,7 +24,12 @@ from typing import Dict, List, Mapping, Optional
 import numpy as np
 
 from .clips import Clip
+from .prompt import PROMPT_VERSION
 
+#: Revision of the notes chat teachers add to the prompt (frames, audio).
+CHAT_PROMPT_REVISION = 'chat1'
+#: How a chat teacher gets the audio: a prosody text, a WAV part, nothing.
+AUDIO_MODES = ('prosody', 'input_audio', 'none')
 IMAGE_EXTS = {'.jpg': 'image/jpeg', '.jpeg': 'image/jpeg',
               '.png': 'image/png'}
 
@@ -179,3 +184,29 @@ def describe_prosody(values: Optional[Mapping[str, float]]) -> str:
                 'was not heard.')
     return ('The audio is not attached; its prosody, measured: '
             + ', '.join(parts) + '. Use these figures for prosody_reasoning.')
+
+
+def chat_prompt_version(audio: str) -> str:
+    """The ``prompt_version`` of a chat teacher sending audio as ``audio``."""
+    if audio not in AUDIO_MODES:
+        raise ValueError(f'audio must be one of {AUDIO_MODES}, got {audio!r}')
+    return f'{PROMPT_VERSION}-{CHAT_PROMPT_REVISION}-{audio}'
+
+
+def frames_note(count: int) -> str:
+    """The text that introduces the frames (they replace the video)."""
+    return (f'The video is given as {count} face frames sampled evenly over '
+            'the clip, in time order.')
+
+
+def prosody_note(clip: Clip, known: Mapping[str, Mapping[str, float]],
+                 sample_rate: int = 16000) -> str:
+    """:func:`describe_prosody` of ``known[clip.name]``, else measured from
+    the clip's audio (blocking: decodes)."""
+    if clip.name in known:
+        return describe_prosody(known[clip.name])
+    try:
+        samples = clip_audio(clip, sample_rate)
+    except MissingMedia:  # a clip without sound: say so
+        return describe_prosody(None)
+    return describe_prosody(measure_prosody(samples, sample_rate))

@@ -32,18 +32,16 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
-from .clip_media import (MissingMedia, clip_audio, clip_frames,
-                         describe_prosody, measure_prosody, wav_bytes)
+from .clip_media import (MissingMedia, chat_prompt_version,
+                         clip_audio, clip_frames, describe_prosody,
+                         frames_note, prosody_note, wav_bytes)
 from .clips import Clip
-from .prompt import PROMPT_VERSION, build_prompt, response_schema
+from .prompt import build_prompt, response_schema
 from .retrying import classify_status, classify_transport_error
 from .schema import PriorRecord
 
 logger = logging.getLogger(__name__)
 
-#: Revision of what this teacher adds to the prompt (frame and audio notes).
-CHAT_PROMPT_REVISION = 'chat1'
-AUDIO_MODES = ('prosody', 'input_audio', 'none')
 STRUCTURED_MODES = ('auto', 'json_schema', 'json_object', 'none')
 
 
@@ -158,15 +156,11 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
                  assumed_image_tokens: int = 256,
                  assumed_output_tokens: int = 1000,
                  api_key: None = None) -> None:
-        if audio not in AUDIO_MODES:
-            raise ValueError(f'audio must be one of {AUDIO_MODES}, got '
-                             f'{audio!r}')
         if structured_output not in STRUCTURED_MODES:
             raise ValueError(f'structured_output must be one of '
                              f'{STRUCTURED_MODES}, got {structured_output!r}')
         super().__init__(
-            teacher or model,
-            f'{PROMPT_VERSION}-{CHAT_PROMPT_REVISION}-{audio}', classes,
+            teacher or model, chat_prompt_version(audio), classes,
             api_key_env=api_key_env, key_required=key_required,
             max_concurrency=max_concurrency,
             requests_per_minute=requests_per_minute, timeout_s=timeout_s,
@@ -254,29 +248,25 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
         """Frames and audio of ``clip`` as content parts (blocking I/O)."""
         frames = clip_frames(clip, self.num_frames, self.frame_dir,
                              self.frame_max_side)
-        parts: List[dict] = [{'type': 'text', 'text': (
-            f'The video is given as {len(frames)} face frames sampled evenly '
-            'over the clip, in time order.')}]
+        parts: List[dict] = [{'type': 'text',
+                              'text': frames_note(len(frames))}]
         parts += [{'type': 'image_url', 'image_url': {
             'url': f'data:{f.mime};base64,'
                    + base64.b64encode(f.data).decode('ascii')}}
             for f in frames]
-        if self.audio == 'none':
-            return parts + [{'type': 'text', 'text': describe_prosody(None)}]
-        try:
-            samples = (None if self.audio == 'prosody'
-                       and clip.name in self._prosody
-                       else clip_audio(clip, self.audio_sample_rate))
-        except MissingMedia:  # a clip without sound: say so, send the rest
-            return parts + [{'type': 'text', 'text': describe_prosody(None)}]
         if self.audio == 'input_audio':
-            data = wav_bytes(samples, self.audio_sample_rate)
+            try:
+                data = wav_bytes(clip_audio(clip, self.audio_sample_rate),
+                                 self.audio_sample_rate)
+            except MissingMedia:  # a clip without sound: say so
+                return parts + [{'type': 'text',
+                                 'text': describe_prosody(None)}]
             return parts + [{'type': 'input_audio', 'input_audio': {
                 'data': base64.b64encode(data).decode('ascii'),
                 'format': 'wav'}}]
-        values = (self._prosody[clip.name] if samples is None
-                  else measure_prosody(samples, self.audio_sample_rate))
-        return parts + [{'type': 'text', 'text': describe_prosody(values)}]
+        note = (describe_prosody(None) if self.audio == 'none' else
+                prosody_note(clip, self._prosody, self.audio_sample_rate))
+        return parts + [{'type': 'text', 'text': note}]
 
     def _body(self, clip: Clip, media: List[dict], note: str) -> dict:
         content = [{'type': 'text',
