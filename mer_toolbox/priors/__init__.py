@@ -22,6 +22,7 @@ from .runner import RunSummary, plan_clips, run_generation
 from .schema import (FAILURE_REASONS, PriorRecord, PriorValidationError,
                      record_from_payload)
 from .store import PriorStoreWriter, iter_records, latest_records, load_priors
+from .transformers_mllm import TransformersMLLMPriorGenerator
 
 __all__ = [
     'AU_EMOTION_TABLE', 'BasePriorGenerator', 'Clip', 'FAILURE_REASONS',
@@ -29,7 +30,8 @@ __all__ = [
     'OpenAICompatiblePriorGenerator',
     'PROMPT_VERSION', 'PaperJsonPriorImporter', 'PriorRecord',
     'PriorStoreWriter', 'PriorValidationError', 'RecordFilePriorImporter',
-    'RuleBasedPriorGenerator', 'RunSummary', 'SentenceEmbedder', 'VALID_AUS',
+    'RuleBasedPriorGenerator', 'RunSummary', 'SentenceEmbedder',
+    'TransformersMLLMPriorGenerator', 'VALID_AUS',
     'build_prior_embeddings', 'build_prompt', 'emotion_support',
     'iter_records', 'latest_records', 'load_prior_embeddings', 'load_priors',
     'plan_clips', 'prior_embedding_meta', 'read_clip_list',
