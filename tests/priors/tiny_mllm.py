@@ -94,7 +94,7 @@ def teach_reply(generator, clips, folder: str, reply: str = REPLY,
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        if loss.item() < 1e-3:
+        if loss.item() < 0.01:  # greedy decoding returns the reply
             break
     model.eval()
     model.save_pretrained(folder)
