@@ -70,6 +70,7 @@ MINIMAL = {
     'PaperJsonPriorImporter': dict(path=SAMPLE),
     'RecordFilePriorImporter': 'demo store',  # built from the demo priors
     'RuleBasedPriorGenerator': dict(au_file=osp.join(DEMO, 'aus.csv')),
+    'TransformersMLLMPriorGenerator': dict(model='any/local-vlm'),
 }
 
 

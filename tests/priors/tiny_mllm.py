@@ -88,13 +88,19 @@ def teach_reply(generator, clips, folder: str, reply: str = REPLY,
     labels = torch.full_like(batch['input_ids'], -100)
     labels[:, -target_len:] = batch['input_ids'][:, -target_len:]
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    threads = torch.get_num_threads()
+    # One thread: on a shared 2-core machine more only contend (5-10x slower).
+    torch.set_num_threads(1)
     model.train()
-    for _ in range(steps):
-        loss = model(**batch, labels=labels).loss
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        if loss.item() < 0.01:  # greedy decoding returns the reply
-            break
+    try:
+        for _ in range(steps):
+            loss = model(**batch, labels=labels).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            if loss.item() < 0.01:  # greedy decoding returns the reply
+                break
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     model.save_pretrained(folder)
