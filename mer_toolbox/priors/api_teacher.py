@@ -33,6 +33,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Sequence
 from .apikey import Secret, key_from_env
 from .base import BasePriorGenerator
 from .clips import Clip
+from .prompt import build_prompt
 from .ratelimit import AsyncRateLimiter
 from .retrying import Classifier, FatalTeacherError, GiveUp, RetryPolicy
 from .schema import PriorRecord, PriorValidationError, record_from_payload
@@ -161,6 +162,7 @@ class ApiPriorGenerator(ChatPriorGenerator):
         backoff_max_s: retry delay ceiling (also caps a server's hint).
         price_input_per_1m: USD per 1M input tokens.
         price_output_per_1m: USD per 1M output (+ thinking) tokens.
+        assumed_output_tokens: reply tokens assumed by dry-run estimates.
         retry_refusals: see :class:`ChatPriorGenerator`.
         api_key: must stay None; keys come from the environment only.
     """
@@ -171,8 +173,8 @@ class ApiPriorGenerator(ChatPriorGenerator):
                  requests_per_minute: Optional[float], timeout_s: float,
                  max_attempts: int, backoff_initial_s: float,
                  backoff_max_s: float, price_input_per_1m: float,
-                 price_output_per_1m: float, retry_refusals: bool = False,
-                 api_key: None = None) -> None:
+                 price_output_per_1m: float, assumed_output_tokens: int,
+                 retry_refusals: bool = False, api_key: None = None) -> None:
         if api_key is not None:
             raise ValueError(f'{type(self).__name__} takes no api_key: set '
                              f'it in the environment ({", ".join(api_key_env)})'
@@ -190,6 +192,7 @@ class ApiPriorGenerator(ChatPriorGenerator):
         self.backoff_max_s = backoff_max_s
         self.price_input_per_1m = price_input_per_1m
         self.price_output_per_1m = price_output_per_1m
+        self.assumed_output_tokens = assumed_output_tokens
         self._key: Optional[Secret] = None
         self._retry: Optional[RetryPolicy] = None
 
@@ -236,6 +239,38 @@ class ApiPriorGenerator(ChatPriorGenerator):
         return (usage.get('input_tokens', 0) * self.price_input_per_1m
                 + usage.get('output_tokens', 0) * self.price_output_per_1m
                 ) / 1e6
+
+    def media_tokens(self) -> float:
+        """Input tokens assumed for one clip's media (dry-run estimates)."""
+        raise NotImplementedError
+
+    def estimated_input_tokens(self, clip: Clip) -> int:
+        """Prompt (~4 characters a token) + :meth:`media_tokens`."""
+        text = len(build_prompt(clip.subtitle, self.classes)) / 4
+        return int(text + self.media_tokens())
+
+    def estimate_cost(self, clips: Sequence[Clip]) -> float:
+        return sum(self.cost({'input_tokens': self.estimated_input_tokens(c),
+                              'output_tokens': self.assumed_output_tokens})
+                   for c in clips)
+
+    def describe_calls(self, clips: Sequence[Clip], header: Sequence[str],
+                       media: str) -> str:
+        """The dry-run text: ``header`` lines, prices, estimate, prompt.
+
+        Args:
+            media: how the clip's media goes (e.g. ``'6 s of video'``).
+        """
+        first = clips[0] if clips else Clip('<clip>')
+        return '\n'.join(list(header) + [
+            f'prices (assumed, USD per 1M tokens): input '
+            f'{self.price_input_per_1m}, output {self.price_output_per_1m}',
+            f'estimate per call: ~{self.estimated_input_tokens(first)} input '
+            f'tokens ({media} + prompt), ~{self.assumed_output_tokens} output '
+            'tokens',
+            f'--- prompt for {first.name} (media go as separate parts) ---',
+            build_prompt(first.subtitle, self.classes),
+            '--- end of prompt ---'])
 
 
 __all__ = ['ApiPriorGenerator', 'ChatPriorGenerator', 'REFUSAL_RETRY_NOTE', 'REFUSAL_RETRY_VARIANT',

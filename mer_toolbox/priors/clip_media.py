@@ -210,3 +210,59 @@ def prosody_note(clip: Clip, known: Mapping[str, Mapping[str, float]],
     except MissingMedia:  # a clip without sound: say so
         return describe_prosody(None)
     return describe_prosody(measure_prosody(samples, sample_rate))
+
+
+class ChatMedia:
+    """How a chat teacher shows a clip: face frames and an audio note.
+
+    Args:
+        num_frames: frames per clip.
+        frame_dir: folder of ``<name>/*.jpg|png`` face crops; None decodes
+            the clip's video.
+        frame_max_side: decoded frames are downscaled to this longer side.
+        audio: one of :data:`AUDIO_MODES`.
+        prosody_file: per-clip prosody statistics (the offline teacher's
+            CSV / JSON); clips it lacks are measured from their audio.
+        sample_rate: sample rate of decoded audio.
+    """
+
+    def __init__(self, num_frames: int = 8, frame_dir: Optional[str] = None,
+                 frame_max_side: Optional[int] = 448, audio: str = 'prosody',
+                 prosody_file: Optional[str] = None,
+                 sample_rate: int = 16000) -> None:
+        self.prompt_version = chat_prompt_version(audio)  # checks ``audio``
+        self.num_frames = num_frames
+        self.frame_dir = frame_dir
+        self.frame_max_side = frame_max_side
+        self.audio = audio
+        self.prosody_file = prosody_file
+        self.sample_rate = sample_rate
+        self._prosody: Optional[Dict[str, Dict[str, float]]] = None
+
+    def frames(self, clip: Clip) -> List[Image]:
+        """See :func:`clip_frames` (raises :class:`MissingMedia`)."""
+        return clip_frames(clip, self.num_frames, self.frame_dir,
+                           self.frame_max_side)
+
+    def audio_note(self, clip: Clip) -> str:
+        """The prosody text (``'prosody'``) or the no-audio note."""
+        if self.audio == 'none':
+            return describe_prosody(None)
+        if self._prosody is None:  # read once, on the first clip
+            from .offline_inputs import read_prosody
+            self._prosody = (read_prosody(self.prosody_file)
+                             if self.prosody_file is not None else {})
+        return prosody_note(clip, self._prosody, self.sample_rate)
+
+    def wav(self, clip: Clip) -> Optional[bytes]:
+        """The clip's audio as WAV bytes; None for a clip without sound."""
+        try:
+            return wav_bytes(clip_audio(clip, self.sample_rate),
+                             self.sample_rate)
+        except MissingMedia:
+            return None
+
+    def describe(self) -> str:
+        source = f'from {self.frame_dir}' if self.frame_dir else 'decoded'
+        return (f'{self.num_frames} face frames ({source}), audio as '
+                f'{self.audio}')

@@ -119,6 +119,7 @@ class GeminiPriorGenerator(ApiPriorGenerator):
             backoff_max_s=backoff_max_s,
             price_input_per_1m=price_input_per_1m,
             price_output_per_1m=price_output_per_1m,
+            assumed_output_tokens=assumed_output_tokens,
             retry_refusals=retry_refusals, api_key=api_key)
         self.model = model
         self.temperature = temperature
@@ -133,7 +134,6 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         self.delete_uploaded = delete_uploaded
         self.assumed_clip_seconds = assumed_clip_seconds
         self.video_tokens_per_second = video_tokens_per_second
-        self.assumed_output_tokens = assumed_output_tokens
         self._client = None
         self._generate_config = None
 
@@ -158,33 +158,17 @@ class GeminiPriorGenerator(ApiPriorGenerator):
             self._client = None
 
     # --- pricing -------------------------------------------------------------
-    def _estimated_input_tokens(self, clip: Clip) -> int:
-        # ~4 characters per text token; video at the configured token rate.
-        text = len(build_prompt(clip.subtitle, self.classes)) / 4
-        return int(text + self.assumed_clip_seconds
-                   * self.video_tokens_per_second)
-
-    def estimate_cost(self, clips: Sequence[Clip]) -> float:
-        return sum(self.cost({'input_tokens': self._estimated_input_tokens(c),
-                              'output_tokens': self.assumed_output_tokens})
-                   for c in clips)
+    def media_tokens(self) -> float:
+        return self.assumed_clip_seconds * self.video_tokens_per_second
 
     def describe(self, clips: Sequence[Clip]) -> str:
-        first = clips[0] if clips else Clip('<clip>')
-        return '\n'.join([
+        return self.describe_calls(clips, [
             f'GeminiPriorGenerator: model {self.model}, teacher '
             f'{self.teacher!r}, prompt {self.prompt_version}, temperature '
             f'{self.temperature}, concurrency {self.max_concurrency}, '
-            f'{self.requests_per_minute} requests/min',
-            f'prices (assumed, USD per 1M tokens): input '
-            f'{self.price_input_per_1m}, output {self.price_output_per_1m}',
-            f'estimate per call: ~{self._estimated_input_tokens(first)} input '
-            f'tokens ({self.assumed_clip_seconds:g} s of video at '
-            f'{self.video_tokens_per_second:g} tokens/s + prompt), '
-            f'~{self.assumed_output_tokens} output tokens',
-            f'--- prompt for {first.name} (the video is sent as a separate '
-            'part) ---', build_prompt(first.subtitle, self.classes),
-            '--- end of prompt ---'])
+            f'{self.requests_per_minute} requests/min'],
+            f'{self.assumed_clip_seconds:g} s of video at '
+            f'{self.video_tokens_per_second:g} tokens/s')
 
     # --- one clip ------------------------------------------------------------
     def _config(self):

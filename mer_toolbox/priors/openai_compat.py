@@ -32,9 +32,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
-from .clip_media import (MissingMedia, chat_prompt_version,
-                         clip_audio, clip_frames, describe_prosody,
-                         frames_note, prosody_note, wav_bytes)
+from .clip_media import (ChatMedia, MissingMedia, describe_prosody,
+                         frames_note)
 from .clips import Clip
 from .prompt import build_prompt, response_schema
 from .retrying import classify_status, classify_transport_error
@@ -160,7 +159,7 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
             raise ValueError(f'structured_output must be one of '
                              f'{STRUCTURED_MODES}, got {structured_output!r}')
         super().__init__(
-            teacher or model, chat_prompt_version(audio), classes,
+            teacher or model, ChatMedia(audio=audio).prompt_version, classes,
             api_key_env=api_key_env, key_required=key_required,
             max_concurrency=max_concurrency,
             requests_per_minute=requests_per_minute, timeout_s=timeout_s,
@@ -168,34 +167,26 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
             backoff_max_s=backoff_max_s,
             price_input_per_1m=price_input_per_1m,
             price_output_per_1m=price_output_per_1m,
+            assumed_output_tokens=assumed_output_tokens,
             retry_refusals=retry_refusals, api_key=api_key)
         self.model = model
         self.base_url = base_url.rstrip('/')
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.structured_output = structured_output
-        self.num_frames = num_frames
-        self.frame_dir = frame_dir
-        self.frame_max_side = frame_max_side
-        self.audio = audio
-        self.prosody_file = prosody_file
-        self.audio_sample_rate = audio_sample_rate
+        self.media = ChatMedia(num_frames, frame_dir, frame_max_side, audio,
+                               prosody_file, audio_sample_rate)
         self.extra_body = dict(extra_body or {})
         self.assumed_image_tokens = assumed_image_tokens
-        self.assumed_output_tokens = assumed_output_tokens
-        self._prosody: Dict[str, Dict[str, float]] = {}
         self._format: Optional[dict] = None
         self._may_downgrade = False
         self._client = None
 
     # --- lifecycle -----------------------------------------------------------
     def setup(self) -> None:
-        """Read the key (optional), prosody file, open the HTTP client."""
+        """Read the key (optional) and open the HTTP client."""
         import httpx2
         key = self.open_calls(_classify)
-        if self.prosody_file is not None:
-            from .offline_inputs import read_prosody
-            self._prosody = read_prosody(self.prosody_file)
         headers = {'Authorization': f'Bearer {key.reveal()}'} if key else {}
         self._client = httpx2.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=self.timeout_s,
@@ -215,57 +206,38 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
             self._client = None
 
     # --- pricing -------------------------------------------------------------
-    def _estimated_input_tokens(self, clip: Clip) -> int:
-        text = len(build_prompt(clip.subtitle, self.classes)) / 4
-        return int(text + self.num_frames * self.assumed_image_tokens)
-
-    def estimate_cost(self, clips: Sequence[Clip]) -> float:
-        return sum(self.cost({'input_tokens': self._estimated_input_tokens(c),
-                              'output_tokens': self.assumed_output_tokens})
-                   for c in clips)
+    def media_tokens(self) -> float:
+        return self.media.num_frames * self.assumed_image_tokens
 
     def describe(self, clips: Sequence[Clip]) -> str:
-        first = clips[0] if clips else Clip('<clip>')
-        return '\n'.join([
+        return self.describe_calls(clips, [
             f'OpenAICompatiblePriorGenerator: {self.base_url}, model '
             f'{self.model}, teacher {self.teacher!r}, prompt '
             f'{self.prompt_version}, structured output '
             f'{self.structured_output}, concurrency {self.max_concurrency}, '
             f'{self.requests_per_minute or "no"} requests/min limit',
-            f'per clip: {self.num_frames} face frames '
-            f'({"from " + self.frame_dir if self.frame_dir else "decoded"}),'
-            f' audio as {self.audio}',
-            f'prices (USD per 1M tokens): input {self.price_input_per_1m}, '
-            f'output {self.price_output_per_1m}; estimate per call: '
-            f'~{self._estimated_input_tokens(first)} input tokens, '
-            f'~{self.assumed_output_tokens} output tokens',
-            f'--- prompt for {first.name} (frames and audio are separate '
-            'parts) ---', build_prompt(first.subtitle, self.classes),
-            '--- end of prompt ---'])
+            f'per clip: {self.media.describe()}'],
+            f'{self.media.num_frames} frames at {self.assumed_image_tokens} '
+            'tokens')
 
     # --- one clip ------------------------------------------------------------
     def _media_parts(self, clip: Clip) -> List[dict]:
         """Frames and audio of ``clip`` as content parts (blocking I/O)."""
-        frames = clip_frames(clip, self.num_frames, self.frame_dir,
-                             self.frame_max_side)
+        frames = self.media.frames(clip)
         parts: List[dict] = [{'type': 'text',
                               'text': frames_note(len(frames))}]
         parts += [{'type': 'image_url', 'image_url': {
             'url': f'data:{f.mime};base64,'
                    + base64.b64encode(f.data).decode('ascii')}}
             for f in frames]
-        if self.audio == 'input_audio':
-            try:
-                data = wav_bytes(clip_audio(clip, self.audio_sample_rate),
-                                 self.audio_sample_rate)
-            except MissingMedia:  # a clip without sound: say so
-                return parts + [{'type': 'text',
-                                 'text': describe_prosody(None)}]
+        wav = self.media.wav(clip) if self.media.audio == 'input_audio' \
+            else None
+        if wav is not None:
             return parts + [{'type': 'input_audio', 'input_audio': {
-                'data': base64.b64encode(data).decode('ascii'),
+                'data': base64.b64encode(wav).decode('ascii'),
                 'format': 'wav'}}]
-        note = (describe_prosody(None) if self.audio == 'none' else
-                prosody_note(clip, self._prosody, self.audio_sample_rate))
+        note = (describe_prosody(None) if self.media.audio == 'input_audio'
+                else self.media.audio_note(clip))
         return parts + [{'type': 'text', 'text': note}]
 
     def _body(self, clip: Clip, media: List[dict], note: str) -> dict:

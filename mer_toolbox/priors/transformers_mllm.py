@@ -25,8 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import ChatPriorGenerator
-from .clip_media import (MissingMedia, chat_prompt_version, clip_frames,
-                         describe_prosody, frames_note, prosody_note)
+from .clip_media import ChatMedia, MissingMedia, frames_note
 from .clips import Clip
 from .prompt import build_prompt
 from .schema import PriorRecord
@@ -80,7 +79,7 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
                  retry_refusals: bool = False,
                  trust_remote_code: bool = False,
                  model_kwargs: Optional[Dict[str, Any]] = None) -> None:
-        if audio == 'input_audio':
+        if audio == 'input_audio':  # no AutoModel class takes images + audio
             raise ValueError('TransformersMLLMPriorGenerator sends audio as '
                              "'prosody' text or 'none'; serve an audio model"
                              ' with vLLM and use '
@@ -90,7 +89,9 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         name = model.rstrip('/').replace('\\', '/').split('/')[-1]
-        super().__init__(teacher or name, chat_prompt_version(audio), classes,
+        media = ChatMedia(num_frames, frame_dir, frame_max_side, audio,
+                          prosody_file)
+        super().__init__(teacher or name, media.prompt_version, classes,
                          max_concurrency=batch_size,
                          retry_refusals=retry_refusals)
         self.model_path = model
@@ -100,16 +101,11 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         self.max_new_tokens = max_new_tokens
         self.do_sample = do_sample
         self.temperature = temperature
-        self.num_frames = num_frames
-        self.frame_dir = frame_dir
-        self.frame_max_side = frame_max_side
-        self.audio = audio
-        self.prosody_file = prosody_file
+        self.media = media
         self.trust_remote_code = trust_remote_code
         self.model_kwargs = dict(model_kwargs or {})
         self._model = None
         self._processor = None
-        self._prosody: Dict[str, Dict[str, float]] = {}
         self._queue: Optional[asyncio.Queue] = None
         self._worker: Optional[asyncio.Task] = None
 
@@ -137,9 +133,6 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
             self.model_path, dtype=getattr(torch, dtype),
             trust_remote_code=self.trust_remote_code,
             **self.model_kwargs).to(device).eval()
-        if self.prosody_file is not None:
-            from .offline_inputs import read_prosody
-            self._prosody = read_prosody(self.prosody_file)
 
     async def aclose(self) -> None:
         if self._worker is not None:
@@ -152,8 +145,7 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
             f'TransformersMLLMPriorGenerator: {self.model_path} on '
             f'{self.device} ({self.dtype}), teacher {self.teacher!r}, prompt '
             f'{self.prompt_version}, batch {self.batch_size}, '
-            f'{self.num_frames} frames, audio as {self.audio}; local, no '
-            'paid calls',
+            f'{self.media.describe()}; local, no paid calls',
             f'--- prompt for {first.name} (frames are separate parts) ---',
             build_prompt(first.subtitle, self.classes),
             '--- end of prompt ---'])
@@ -170,17 +162,13 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         import io
 
         from PIL import Image
-        frames = clip_frames(clip, self.num_frames, self.frame_dir,
-                             self.frame_max_side)
         images = [Image.open(io.BytesIO(f.data)).convert('RGB')
-                  for f in frames]
-        audio_note = (describe_prosody(None) if self.audio == 'none' else
-                      prosody_note(clip, self._prosody))
+                  for f in self.media.frames(clip)]
         content = ([{'type': 'text',
                      'text': build_prompt(clip.subtitle, self.classes)},
                     {'type': 'text', 'text': frames_note(len(images))}]
                    + [{'type': 'image'} for _ in images]
-                   + [{'type': 'text', 'text': audio_note}])
+                   + [{'type': 'text', 'text': self.media.audio_note(clip)}])
         return content, images
 
     def chat_text(self, content: List[dict]) -> str:

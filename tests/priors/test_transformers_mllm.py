@@ -113,7 +113,7 @@ def test_clips_are_batched_and_failures_recorded(taught, tmp_path):
     # A reply cut at max_new_tokens, and a clip without frames.
     generator.max_new_tokens = 10
     (tmp_path / 'frames').mkdir()
-    generator.frame_dir = str(tmp_path / 'frames')
+    generator.media.frame_dir = str(tmp_path / 'frames')
     write_frames(str(tmp_path), [clips[0].name], count=1)
     try:
         summary = run_generation(generator, clips[:2],
@@ -121,7 +121,7 @@ def test_clips_are_batched_and_failures_recorded(taught, tmp_path):
                                  handle_signals=False)
     finally:
         generator.max_new_tokens = 160
-        generator.frame_dir = str(taught['root'] / 'frames')
+        generator.media.frame_dir = str(taught['root'] / 'frames')
     assert summary.failed == {'max_tokens': 1, 'missing_input': 1}
 
 
