@@ -8,14 +8,7 @@
 #   python tools/generate_priors.py configs/priors/openai_compatible.py --resume
 #
 # A hosted API needs a key: export OPENAI_API_KEY=... (never in this file).
-data_root = 'data/mer2024'
-
-clips = dict(
-    list_file=data_root + '/label-disdim.csv',
-    video_dir=data_root + '/video',
-    video_ext='.mp4',
-    subtitle_file=data_root + '/subtitle_chieng.csv',
-    subtitle_column='chinese')
+_base_ = ['_base_/mer2024_clips.py']  # `clips`: the MER2024 clip list
 
 prior_generator = dict(
     type='OpenAICompatiblePriorGenerator',
@@ -23,7 +16,7 @@ prior_generator = dict(
     base_url='http://127.0.0.1:8000/v1',
     structured_output='auto',  # JSON schema; dropped if the server refuses it
     num_frames=8,
-    frame_dir=None,  # e.g. data_root + '/openface_face' (<name>/*.jpg crops)
+    frame_dir=None,  # e.g. 'data/mer2024/openface_face' (<name>/*.jpg crops)
     audio='prosody',  # 'input_audio' for models that hear (e.g. Qwen2.5-Omni)
     retry_refusals=True,  # ask once more after "I cannot determine ..."
     max_concurrency=16,

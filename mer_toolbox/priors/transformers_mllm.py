@@ -45,6 +45,7 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         dtype: ``'auto'`` (bfloat16 on CUDA, float32 on CPU), ``'float32'``,
             ``'bfloat16'`` or ``'float16'``.
         batch_size: clips per ``generate`` call.
+        batch_wait_s: how long a batch waits to fill before it runs.
         max_new_tokens: reply limit (a cut reply is ``max_tokens``).
         do_sample: sample instead of greedy decoding.
         temperature: sampling temperature (with ``do_sample``).
@@ -68,6 +69,7 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
                  device: str = 'auto',
                  dtype: str = 'auto',
                  batch_size: int = 4,
+                 batch_wait_s: float = 0.05,
                  max_new_tokens: int = 1024,
                  do_sample: bool = False,
                  temperature: float = 0.2,
@@ -98,6 +100,7 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
+        self.batch_wait_s = batch_wait_s
         self.max_new_tokens = max_new_tokens
         self.do_sample = do_sample
         self.temperature = temperature
@@ -213,14 +216,18 @@ class TransformersMLLMPriorGenerator(ChatPriorGenerator):
         """Take up to ``batch_size`` queued conversations, generate, repeat."""
         while True:
             batch = [await self._queue.get()]
-            # Clips arrive one event-loop turn apart: yield a few times so
-            # those already being prepared join this batch.
-            for _ in range(3):
-                while len(batch) < self.batch_size and not self._queue.empty():
+            # The other clips in flight are still reading their frames: wait
+            # up to batch_wait_s for them (short next to a generate call).
+            # (Polled: cancelling a queue.get() on a timeout can lose an item.)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.batch_wait_s
+            while len(batch) < self.batch_size:
+                if not self._queue.empty():
                     batch.append(self._queue.get_nowait())
-                if len(batch) == self.batch_size:
+                elif loop.time() < deadline:
+                    await asyncio.sleep(0.002)
+                else:
                     break
-                await asyncio.sleep(0)
             try:
                 results = await asyncio.to_thread(
                     self._generate, [(c, i) for c, i, _ in batch])

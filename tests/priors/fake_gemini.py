@@ -311,7 +311,15 @@ class _Handler(BaseHTTPRequestHandler):
                                                          b''))
         return None
 
+    # Hooks a subclass handler for another API replaces.
+    key_header = 'x-goog-api-key'
+
+    def _reject(self, body: dict) -> bool:
+        """Answer a request the API refuses outright; True if answered."""
+        return False
+
     def _generate(self) -> None:
+        """One model call: log it, wait, then answer the clip's action."""
         fake = self.fake
         raw = self._body()
         try:
@@ -321,24 +329,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         clip = self._request_clip(body)
         fake._log(FakeRequest('POST', self.path, clip,
-                              self.headers.get('x-goog-api-key'),
+                              self.headers.get(self.key_header),
                               body if fake.keep_bodies else None))
+        if self._reject(body):
+            return
         action = fake._next_action(clip)
         fake._enter()
         try:
             time.sleep(fake.latency + action.get('delay', 0.0))
         finally:
             fake._leave()
-        self._reply(action, clip, len(raw) // 4)
+        if action['kind'] == 'drop':
+            self.close_connection = True
+        elif action['kind'] == 'bad_body':
+            self._send(200, b'<html>upstream proxy error</html>',
+                       content_type='text/html')
+        else:
+            self._reply(action, clip, len(raw) // 4)
 
     def _reply(self, action: dict, clip: Optional[str], prompt: int) -> None:
         kind = action['kind']
-        if kind == 'drop':
-            self.close_connection = True
-            return
-        if kind == 'bad_body':
-            return self._send(200, b'<html>upstream proxy error</html>',
-                              content_type='text/html')
         if kind == 'http':
             status = action['status']
             error = {'code': status, 'message': f'fake error {status}',

@@ -21,11 +21,9 @@ import json
 import os
 import os.path as osp
 import re
-import time
 from typing import List, Optional
 
-from fake_gemini import (FakeGemini, FakeRequest, _clip_of, _Handler,
-                         prior_payload)
+from fake_gemini import FakeGemini, _clip_of, _Handler, prior_payload
 
 REFUSAL = {'kind': 'refusal'}
 CONTENT_FILTER = {'kind': 'content_filter'}
@@ -76,43 +74,27 @@ class FakeOpenAI(FakeGemini):
 
 class _OpenAIHandler(_Handler):
     fake: FakeOpenAI
+    key_header = 'Authorization'
 
     def do_POST(self) -> None:
         if self.path.split('?')[0] != '/v1/chat/completions':
             return self._json(404, {'error': {'message': 'no route'}})
-        fake = self.fake
-        raw = self._body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            self.close_connection = True
-            return
+        self._generate()
+
+    def _request_clip(self, body: dict) -> Optional[str]:
         images = image_parts(body)
-        clip = _clip_of(images[0]) if images else None
-        auth = self.headers.get('Authorization')
-        fake._log(FakeRequest('POST', self.path, clip, auth,
-                              body if fake.keep_bodies else None))
-        if 'response_format' in body and not fake.accept_response_format:
-            return self._json(400, {'error': {
+        return _clip_of(images[0]) if images else None
+
+    def _reject(self, body: dict) -> bool:
+        if 'response_format' in body and not self.fake.accept_response_format:
+            self._json(400, {'error': {
                 'message': 'response_format is not supported by this model',
                 'type': 'invalid_request_error'}})
-        action = fake._next_action(clip)
-        fake._enter()
-        try:
-            time.sleep(fake.latency + action.get('delay', 0.0))
-        finally:
-            fake._leave()
-        self._chat_reply(action, clip, len(raw) // 4)
+            return True
+        return False
 
-    def _chat_reply(self, action: dict, clip: Optional[str],
-                    prompt: int) -> None:
+    def _reply(self, action: dict, clip: Optional[str], prompt: int) -> None:
         kind = action['kind']
-        if kind == 'drop':
-            self.close_connection = True
-            return
-        if kind == 'bad_body':
-            return self._send(200, b'<html>bad gateway</html>',
-                              content_type='text/html')
         if kind == 'http':
             status = action['status']
             headers = ({'Retry-After': action['retry_delay'].rstrip('s')}

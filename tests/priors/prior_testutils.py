@@ -29,6 +29,21 @@ def make_clips(root: str, names, subtitles=None, size: int = 256):
     return list_file
 
 
+def generate_records(cfg: dict, clip_root):
+    """Build ``cfg``, run it over ``clip_root``'s clips into
+    ``clip_root/priors.jsonl``; return (summary, clip name -> record)."""
+    from mer_toolbox.priors import (latest_records, read_clip_list,
+                                    run_generation)
+    from mer_toolbox.registry import PRIOR_GENERATORS
+    generator = PRIOR_GENERATORS.build(cfg)
+    clips = read_clip_list(osp.join(clip_root, 'clips.csv'),
+                           video_dir=osp.join(clip_root, 'video'))
+    store = osp.join(clip_root, 'priors.jsonl')
+    summary = run_generation(generator, clips, store, progress=False,
+                             handle_signals=False)
+    return summary, {k[0]: r for k, r in latest_records(store).items()}
+
+
 def tool_env(**extra) -> dict:
     """Environment for running tools/ in a subprocess from the repo."""
     env = {k: v for k, v in os.environ.items() if k not in KEY_ENV}

@@ -7,12 +7,10 @@ import time
 import pytest
 from fake_gemini import (BAD_BODY, DROP, EMPTY, NON_JSON_TEXT, OK,
                          PROMPT_BLOCKED, SAFETY, http, prior_payload, text)
-from prior_testutils import make_clips
+from prior_testutils import generate_records, make_clips
 
 from mer_toolbox.priors import (FatalTeacherError, GeminiPriorGenerator,
-                                PROMPT_VERSION, latest_records, read_clip_list,
-                                run_generation)
-from mer_toolbox.registry import PRIOR_GENERATORS
+                                PROMPT_VERSION, latest_records)
 
 FAST = dict(max_concurrency=4, requests_per_minute=None, timeout_s=5,
             max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -22,14 +20,7 @@ def generate(fake, clip_dir, **options):
     """Run the generator over clip_dir; return (summary, name -> record)."""
     cfg = dict(type='GeminiPriorGenerator', base_url=fake.url, **FAST)
     cfg.update(options)
-    generator = PRIOR_GENERATORS.build(cfg)
-    clips = read_clip_list(str(clip_dir / 'clips.csv'),
-                           video_dir=str(clip_dir / 'video'))
-    store = str(clip_dir / 'priors.jsonl')
-    summary = run_generation(generator, clips, store, progress=False,
-                             handle_signals=False)
-    records = {k[0]: r for k, r in latest_records(store).items()}
-    return summary, records
+    return generate_records(cfg, str(clip_dir))
 
 
 def test_success_parsed_into_records(fake_gemini, clip_dir, canary_key):

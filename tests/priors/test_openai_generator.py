@@ -8,16 +8,14 @@ from fake_gemini import (BAD_BODY, DROP, EMPTY, NON_JSON_TEXT, OK, http,
                          prior_payload, slow, text)
 from fake_openai import (CONTENT_FILTER, CUT, REFUSAL, FakeOpenAI,
                          image_parts, write_frames)
-from prior_testutils import CANARY_KEY, make_clips
+from prior_testutils import CANARY_KEY, generate_records, make_clips
 
-from mer_toolbox.priors import (FatalTeacherError, latest_records,
-                                read_clip_list, run_generation)
+from mer_toolbox.priors import FatalTeacherError
 from mer_toolbox.priors.api_teacher import (REFUSAL_RETRY_NOTE,
                                             REFUSAL_RETRY_VARIANT)
 from mer_toolbox.priors.openai_compat import (OpenAICompatiblePriorGenerator,
                                               json_schema,
                                               retry_after_seconds)
-from mer_toolbox.registry import PRIOR_GENERATORS
 
 NAMES = [f'c{i}' for i in range(6)]
 FAST = dict(max_concurrency=3, timeout_s=5, max_attempts=3,
@@ -42,13 +40,7 @@ def generate(fake, root, **options):
     cfg = dict(type='OpenAICompatiblePriorGenerator', model='fake-model',
                base_url=fake.base_url, frame_dir=str(root / 'frames'), **FAST)
     cfg.update(options)
-    generator = PRIOR_GENERATORS.build(cfg)
-    clips = read_clip_list(str(root / 'clips.csv'),
-                           video_dir=str(root / 'video'))
-    store = str(root / 'priors.jsonl')
-    summary = run_generation(generator, clips, store, progress=False,
-                             handle_signals=False)
-    return summary, {k[0]: r for k, r in latest_records(store).items()}
+    return generate_records(cfg, str(root))
 
 
 def test_success_frames_prompt_schema_and_no_key(fake, clips_root):

@@ -109,7 +109,7 @@ def test_clips_are_batched_and_failures_recorded(taught, tmp_path):
     finally:
         del generator._generate
     assert summary.ok == NUM_CLIPS
-    assert sorted(sizes, reverse=True)[0] == 4 and sum(sizes) == NUM_CLIPS
+    assert sum(sizes) == NUM_CLIPS and 1 < max(sizes) <= 4  # batched
     # A reply cut at max_new_tokens, and a clip without frames.
     generator.max_new_tokens = 10
     (tmp_path / 'frames').mkdir()
