@@ -179,7 +179,6 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
         self.extra_body = dict(extra_body or {})
         self.assumed_image_tokens = assumed_image_tokens
         self._format: Optional[dict] = None
-        self._may_downgrade = False
         self._client = None
 
     # --- lifecycle -----------------------------------------------------------
@@ -198,7 +197,6 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
         self._format = {'auto': schema, 'json_schema': schema, 'none': None,
                         'json_object': {'type': 'json_object'}
                         }[self.structured_output]
-        self._may_downgrade = self.structured_output == 'auto'
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -270,14 +268,16 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
             return self.failure(clip, 'missing_input', str(err), attempts=0)
 
         async def send(note: str) -> PriorRecord:
+            sent_format = self._format
             record = await self.request(
                 clip, lambda: self._post(self._body(clip, media, note)),
                 self._to_record)
-            if self._rejects_format(record):
-                self._format, self._may_downgrade = None, False
-                logger.warning('%s rejects response_format: sending no '
-                               'schema from now on (replies are validated '
-                               'after parsing)', self.base_url)
+            if sent_format is not None and self._rejects_format(record):
+                if self._format is not None:  # the first clip to find out
+                    self._format = None
+                    logger.warning('%s rejects response_format: sending no '
+                                   'schema from now on (replies are '
+                                   'validated after parsing)', self.base_url)
                 retried = await self.request(
                     clip, lambda: self._post(self._body(clip, media, note)),
                     self._to_record)
@@ -288,7 +288,8 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
 
     def _rejects_format(self, record: PriorRecord) -> bool:
         detail = (record.detail or '').lower()
-        return (self._may_downgrade and record.reason == 'client_error'
+        return (self.structured_output == 'auto'
+                and record.reason == 'client_error'
                 and any(k in detail for k in ('response_format', 'json_schema',
                                               'guided')))
 

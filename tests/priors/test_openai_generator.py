@@ -168,6 +168,10 @@ def test_server_without_response_format(fake, clips_root):
     assert 'response_format' in calls[0].body
     assert all('response_format' not in c.body for c in calls[1:])
     assert records['c0'].attempts == 2 and records['c1'].attempts == 1
+    # Concurrent clips that all hit the 400 are each sent again.
+    (clips_root / 'priors.jsonl').unlink()
+    summary, records = generate(fake, clips_root, max_concurrency=3)
+    assert summary.ok == 6 and sum(r.attempts for r in records.values()) <= 9
     # Asked for a schema explicitly: the server's 400 is the clip's failure.
     (clips_root / 'priors.jsonl').unlink()
     summary, _ = generate(fake, clips_root, structured_output='json_schema')
