@@ -150,49 +150,71 @@ class ChatPriorGenerator(BasePriorGenerator):
 class ApiPriorGenerator(ChatPriorGenerator):
     """Base of teachers behind a network API (see module doc).
 
+    The options below are every API teacher's; each subclass documents only
+    its own arguments and sets its defaults for these in
+    :attr:`API_DEFAULTS`.
+
     Args:
-        teacher, prompt_version, classes, max_concurrency: see
+        teacher, prompt_version, classes: see
             :class:`~.base.BasePriorGenerator`.
-        api_key_env: environment variables searched for the key, in order.
-        key_required: a missing key stops the run before any call.
-        requests_per_minute: attempt rate limit (token bucket); None: none.
-        timeout_s: per-request timeout, seconds.
-        max_attempts: attempts per call, the first included.
-        backoff_initial_s: first retry delay; doubles per attempt.
-        backoff_max_s: retry delay ceiling (also caps a server's hint).
-        price_input_per_1m: USD per 1M input tokens.
-        price_output_per_1m: USD per 1M output (+ thinking) tokens.
-        assumed_output_tokens: reply tokens assumed by dry-run estimates.
-        retry_refusals: see :class:`ChatPriorGenerator`.
         api_key: must stay None; keys come from the environment only.
+        **options: any of :attr:`API_DEFAULTS`:
+            ``api_key_env`` (environment variables searched for the key, in
+            order), ``key_required`` (a missing key stops the run before
+            any call), ``max_concurrency`` (clips in flight),
+            ``requests_per_minute`` (attempt rate limit, a token bucket;
+            None: none), ``timeout_s`` (per request), ``max_attempts``
+            (per call, the first included), ``backoff_initial_s`` (first
+            retry delay; doubles per attempt), ``backoff_max_s`` (delay
+            ceiling, also caps a server's hint), ``price_input_per_1m`` /
+            ``price_output_per_1m`` (USD per 1M input / output tokens,
+            thinking included), ``assumed_output_tokens`` (reply tokens
+            assumed by dry-run estimates), ``retry_refusals`` (see
+            :class:`ChatPriorGenerator`).
+
+    Raises:
+        TypeError: an option that is not one of :attr:`API_DEFAULTS`.
+        ValueError: an ``api_key`` argument, or ``max_attempts < 1``.
     """
 
+    #: The shared options and their defaults (a subclass overrides some).
+    API_DEFAULTS: Dict[str, Any] = dict(
+        api_key_env=(), key_required=False, max_concurrency=8,
+        requests_per_minute=None, timeout_s=120.0, max_attempts=5,
+        backoff_initial_s=2.0, backoff_max_s=60.0, price_input_per_1m=0.0,
+        price_output_per_1m=0.0, assumed_output_tokens=1000,
+        retry_refusals=False)
+
     def __init__(self, teacher: str, prompt_version: str,
-                 classes: Sequence[str], *, api_key_env: Sequence[str],
-                 key_required: bool, max_concurrency: int,
-                 requests_per_minute: Optional[float], timeout_s: float,
-                 max_attempts: int, backoff_initial_s: float,
-                 backoff_max_s: float, price_input_per_1m: float,
-                 price_output_per_1m: float, assumed_output_tokens: int,
-                 retry_refusals: bool = False, api_key: None = None) -> None:
+                 classes: Sequence[str], api_key: None = None,
+                 **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.API_DEFAULTS))
+        if unknown:
+            raise TypeError(f'{type(self).__name__} got unknown arguments '
+                            f'{unknown}; its API options are '
+                            f'{sorted(self.API_DEFAULTS)}')
+        options = {**self.API_DEFAULTS, **options}
         if api_key is not None:
             raise ValueError(f'{type(self).__name__} takes no api_key: set '
-                             f'it in the environment ({", ".join(api_key_env)})'
-                             ' so it never reaches a config or a log')
-        if max_attempts < 1:
-            raise ValueError(f'max_attempts must be >= 1, got {max_attempts}')
-        super().__init__(teacher, prompt_version, classes, max_concurrency,
-                         retry_refusals)
-        self.api_key_env = tuple(api_key_env)
-        self.key_required = key_required
-        self.requests_per_minute = requests_per_minute
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
-        self.price_input_per_1m = price_input_per_1m
-        self.price_output_per_1m = price_output_per_1m
-        self.assumed_output_tokens = assumed_output_tokens
+                             'it in the environment ('
+                             f'{", ".join(options["api_key_env"])}) so it '
+                             'never reaches a config or a log')
+        if options['max_attempts'] < 1:
+            raise ValueError('max_attempts must be >= 1, got '
+                             f'{options["max_attempts"]}')
+        super().__init__(teacher, prompt_version, classes,
+                         options['max_concurrency'],
+                         options['retry_refusals'])
+        self.api_key_env = tuple(options['api_key_env'])
+        self.key_required = options['key_required']
+        self.requests_per_minute = options['requests_per_minute']
+        self.timeout_s = options['timeout_s']
+        self.max_attempts = options['max_attempts']
+        self.backoff_initial_s = options['backoff_initial_s']
+        self.backoff_max_s = options['backoff_max_s']
+        self.price_input_per_1m = options['price_input_per_1m']
+        self.price_output_per_1m = options['price_output_per_1m']
+        self.assumed_output_tokens = options['assumed_output_tokens']
         self._key: Optional[Secret] = None
         self._retry: Optional[RetryPolicy] = None
 

@@ -56,13 +56,6 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         base_url: API endpoint; None uses ``GOOGLE_GEMINI_BASE_URL`` or the
             SDK default.
         api_version: API version in the URL path.
-        api_key_env: environment variables searched for the key, in order.
-        max_concurrency: clips in flight at once.
-        requests_per_minute: attempt rate limit (token bucket); None: none.
-        timeout_s: per-request timeout, seconds.
-        max_attempts: attempts per call, the first included.
-        backoff_initial_s: first retry delay; doubles per attempt.
-        backoff_max_s: retry delay ceiling.
         inline_max_bytes: larger videos go through the Files API. Default
             14 MiB: base64 inflates by 4/3 and inline requests are capped at
             about 20 MB.
@@ -70,17 +63,22 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         file_poll_s: interval while an upload is PROCESSING.
         file_ready_timeout_s: give up on an upload that never turns ACTIVE.
         delete_uploaded: delete uploaded files after use.
-        price_input_per_1m: USD per 1M input tokens (an assumption; see
-            docs/priors.md).
-        price_output_per_1m: USD per 1M output (+ thinking) tokens.
         assumed_clip_seconds: clip length assumed by dry-run estimates.
         video_tokens_per_second: tokens per second of video (frames + audio)
             assumed by dry-run estimates.
-        assumed_output_tokens: reply tokens assumed by dry-run estimates.
-        retry_refusals: ask once more with a second prompt variant after a
-            refusal (see :mod:`.api_teacher`).
-        api_key: must stay None; keys come from the environment only.
+        api_key, **api_options: see
+            :class:`~.api_teacher.ApiPriorGenerator`; defaults in
+            :attr:`API_DEFAULTS` (key from ``GOOGLE_API_KEY`` /
+            ``GEMINI_API_KEY``, required; 60 requests/min; prices 0.30 /
+            2.50 USD per 1M tokens, an assumption: see docs/priors.md;
+            1,500 output tokens assumed).
     """
+
+    API_DEFAULTS = dict(
+        ApiPriorGenerator.API_DEFAULTS,
+        api_key_env=('GOOGLE_API_KEY', 'GEMINI_API_KEY'), key_required=True,
+        requests_per_minute=60, price_input_per_1m=0.30,
+        price_output_per_1m=2.50, assumed_output_tokens=1500)
 
     def __init__(self, model: str = 'gemini-2.5-flash',
                  classes: Sequence[str] = MER2024_CLASSES,
@@ -90,37 +88,16 @@ class GeminiPriorGenerator(ApiPriorGenerator):
                  thinking_budget: Optional[int] = None,
                  base_url: Optional[str] = None,
                  api_version: str = 'v1beta',
-                 api_key_env: Sequence[str] = ('GOOGLE_API_KEY',
-                                               'GEMINI_API_KEY'),
-                 max_concurrency: int = 8,
-                 requests_per_minute: Optional[float] = 60,
-                 timeout_s: float = 120.0,
-                 max_attempts: int = 5,
-                 backoff_initial_s: float = 2.0,
-                 backoff_max_s: float = 60.0,
                  inline_max_bytes: int = 14 * 2**20,
                  video_mime_type: str = 'video/mp4',
                  file_poll_s: float = 2.0,
                  file_ready_timeout_s: float = 300.0,
                  delete_uploaded: bool = True,
-                 price_input_per_1m: float = 0.30,
-                 price_output_per_1m: float = 2.50,
                  assumed_clip_seconds: float = 6.0,
                  video_tokens_per_second: float = 300.0,
-                 assumed_output_tokens: int = 1500,
-                 retry_refusals: bool = False,
-                 api_key: None = None) -> None:
-        super().__init__(
-            teacher or model, PROMPT_VERSION, classes,
-            api_key_env=api_key_env, key_required=True,
-            max_concurrency=max_concurrency,
-            requests_per_minute=requests_per_minute, timeout_s=timeout_s,
-            max_attempts=max_attempts, backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-            price_input_per_1m=price_input_per_1m,
-            price_output_per_1m=price_output_per_1m,
-            assumed_output_tokens=assumed_output_tokens,
-            retry_refusals=retry_refusals, api_key=api_key)
+                 api_key: None = None, **api_options) -> None:
+        super().__init__(teacher or model, PROMPT_VERSION, classes,
+                         api_key=api_key, **api_options)
         self.model = model
         self.temperature = temperature
         self.max_output_tokens = max_output_tokens

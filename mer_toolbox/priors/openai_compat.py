@@ -116,16 +116,15 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
         audio_sample_rate: sample rate of decoded audio.
         extra_body: more request fields (e.g. vLLM's
             ``chat_template_kwargs``).
-        api_key_env: environment variables searched for the key.
-        key_required: stop before any call when no key is set.
-        max_concurrency, requests_per_minute, timeout_s, max_attempts,
-        backoff_initial_s, backoff_max_s, price_input_per_1m,
-        price_output_per_1m, retry_refusals, api_key: see
-            :class:`~.api_teacher.ApiPriorGenerator`. Prices default to 0
-            (a local server).
         assumed_image_tokens: tokens per frame assumed by dry-run estimates.
-        assumed_output_tokens: reply tokens assumed by dry-run estimates.
+        api_key, **api_options: see
+            :class:`~.api_teacher.ApiPriorGenerator`; defaults in
+            :attr:`API_DEFAULTS` (key optional, from ``OPENAI_API_KEY``; no
+            rate limit; prices 0, a local server).
     """
+
+    API_DEFAULTS = dict(ApiPriorGenerator.API_DEFAULTS,
+                        api_key_env=('OPENAI_API_KEY',))
 
     def __init__(self, model: str,
                  base_url: str = 'http://127.0.0.1:8000/v1',
@@ -141,41 +140,21 @@ class OpenAICompatiblePriorGenerator(ApiPriorGenerator):
                  prosody_file: Optional[str] = None,
                  audio_sample_rate: int = 16000,
                  extra_body: Optional[Dict[str, Any]] = None,
-                 api_key_env: Sequence[str] = ('OPENAI_API_KEY',),
-                 key_required: bool = False,
-                 max_concurrency: int = 8,
-                 requests_per_minute: Optional[float] = None,
-                 timeout_s: float = 120.0,
-                 max_attempts: int = 5,
-                 backoff_initial_s: float = 2.0,
-                 backoff_max_s: float = 60.0,
-                 price_input_per_1m: float = 0.0,
-                 price_output_per_1m: float = 0.0,
-                 retry_refusals: bool = False,
                  assumed_image_tokens: int = 256,
-                 assumed_output_tokens: int = 1000,
-                 api_key: None = None) -> None:
+                 api_key: None = None, **api_options) -> None:
         if structured_output not in STRUCTURED_MODES:
             raise ValueError(f'structured_output must be one of '
                              f'{STRUCTURED_MODES}, got {structured_output!r}')
-        super().__init__(
-            teacher or model, ChatMedia(audio=audio).prompt_version, classes,
-            api_key_env=api_key_env, key_required=key_required,
-            max_concurrency=max_concurrency,
-            requests_per_minute=requests_per_minute, timeout_s=timeout_s,
-            max_attempts=max_attempts, backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-            price_input_per_1m=price_input_per_1m,
-            price_output_per_1m=price_output_per_1m,
-            assumed_output_tokens=assumed_output_tokens,
-            retry_refusals=retry_refusals, api_key=api_key)
+        media = ChatMedia(num_frames, frame_dir, frame_max_side, audio,
+                          prosody_file, audio_sample_rate)
+        super().__init__(teacher or model, media.prompt_version, classes,
+                         api_key=api_key, **api_options)
         self.model = model
         self.base_url = base_url.rstrip('/')
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.structured_output = structured_output
-        self.media = ChatMedia(num_frames, frame_dir, frame_max_side, audio,
-                               prosody_file, audio_sample_rate)
+        self.media = media
         self.extra_body = dict(extra_body or {})
         self.assumed_image_tokens = assumed_image_tokens
         self._format: Optional[dict] = None

@@ -91,6 +91,8 @@ def test_required_key_missing_and_rejected_key(fake, clips_root,
     assert len(fake.generate_calls()) == 1
     with pytest.raises(ValueError, match='environment'):
         OpenAICompatiblePriorGenerator('m', api_key='sk-oops')
+    with pytest.raises(TypeError, match="unknown arguments \\['max_attemps'\\]"):
+        OpenAICompatiblePriorGenerator('m', max_attemps=3)
 
 
 def test_transient_errors_retried(fake, clips_root):
