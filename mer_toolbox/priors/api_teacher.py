@@ -13,7 +13,7 @@ need. Together they own:
   :class:`~.retrying.GiveUp` turned into a failed record, every failure text
   redacted;
 * **cost**: tokens priced per 1M (input, output);
-* **the reply**: text -> record (:meth:`ApiPriorGenerator.reply_record`):
+* **the reply**: text -> record (:meth:`ChatPriorGenerator.reply_record`):
   empty text or a refusal -> ``refused``, not JSON -> ``non_json``, off the
   schema -> ``schema_violation``;
 * **refusals**: with ``retry_refusals=True`` a clip whose reply was a refusal
