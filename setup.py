@@ -23,9 +23,10 @@ extras = {
     'media': read_requirements('media.txt'),
     'faces': read_requirements('faces.txt'),
     'gemini': read_requirements('gemini.txt'),
+    'openai': read_requirements('openai.txt'),
     'tests': read_requirements('tests.txt'),
 }
-extras['all'] = sorted({r for name in ('media', 'faces', 'gemini')
+extras['all'] = sorted({r for name in ('media', 'faces', 'gemini', 'openai')
                         for r in extras[name]})
 
 setup(

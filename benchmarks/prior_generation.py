@@ -1,13 +1,16 @@
-"""Benchmark: Gemini prior generation against the local fake server.
+"""Benchmark: API-teacher prior generation against the local fake servers.
 
-Measures (1) throughput of ``GeminiPriorGenerator`` + the run loop with a
-fixed server latency and bounded concurrency (the ceiling is
-``concurrency / latency`` clips/s), and (2) what a kill costs: the tool runs
-in a subprocess, is killed midway (SIGTERM: graceful drain; SIGKILL: hard),
-then resumed with ``--resume``; the server counts calls per clip.
+Measures (1) throughput of ``GeminiPriorGenerator`` (or, with ``--teacher
+openai``, ``OpenAICompatiblePriorGenerator`` sending 2 face frames per clip)
++ the run loop with a fixed server latency and bounded concurrency (the
+ceiling is ``concurrency / latency`` clips/s), at each ``--concurrency``
+given, and (2) what a kill costs: the tool runs in a subprocess, is killed
+midway (SIGTERM: graceful drain; SIGKILL: hard), then resumed with
+``--resume``; the server counts calls per clip (at the last concurrency).
 
-    python benchmarks/prior_generation.py [--clips 200] [--latency 0.5]
-        [--concurrency 16] [--json results.json]
+    python benchmarks/prior_generation.py [--teacher gemini|openai]
+        [--clips 200] [--latency 0.5] [--concurrency 1 2 4 8 16 32]
+        [--no-kill] [--json results.json]
 
 Runs offline: the server listens on 127.0.0.1 only. Results: benchmarks/README.md.
 """
@@ -27,46 +30,63 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'tests', 'priors'))  # the one fake server
 
 from fake_gemini import FakeGemini  # noqa: E402
-from prior_testutils import make_clips, write_gemini_config  # noqa: E402
+from fake_openai import FakeOpenAI, write_frames  # noqa: E402
+from prior_testutils import (make_clips, write_gemini_config,  # noqa: E402
+                             write_openai_config)
 
 from mer_toolbox.priors import (latest_records, read_clip_list,  # noqa: E402
                                 run_generation)
 from mer_toolbox.registry import PRIOR_GENERATORS  # noqa: E402
 
 KEY = 'benchmark-dummy-key'
+#: teacher -> (fake server, config writer, URL of a running server)
+TEACHERS = {
+    'gemini': (FakeGemini, write_gemini_config, lambda fake: fake.url),
+    'openai': (FakeOpenAI, write_openai_config, lambda fake: fake.base_url),
+}
 
 
-def _serve(conn, latency: float) -> None:
+def _generator_cfg(teacher: str, url: str, root: str,
+                   concurrency: int) -> dict:
+    common = dict(max_concurrency=concurrency, requests_per_minute=None,
+                  timeout_s=30)
+    if teacher == 'gemini':
+        return dict(type='GeminiPriorGenerator', base_url=url, **common)
+    return dict(type='OpenAICompatiblePriorGenerator', model='fake-model',
+                base_url=url, frame_dir=osp.join(root, 'frames'),
+                audio='none', **common)
+
+
+def _serve(conn, latency: float, teacher: str) -> None:
     """Child process: run the fake server until asked for its stats."""
-    with FakeGemini(latency=latency) as fake:
-        conn.send(fake.url)
+    server, _, url = TEACHERS[teacher]
+    with server(latency=latency) as fake:
+        conn.send(url(fake))
         conn.recv()
         conn.send(dict(max_inflight=fake.max_inflight,
                        calls=len(fake.generate_calls())))
 
 
-def throughput(root: str, args) -> dict:
+def throughput(root: str, args, concurrency: int) -> dict:
     # The server runs in its own process, as the real API runs elsewhere:
     # in-process it would compete with the client for the GIL.
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve,
-                                     args=(child, args.latency), daemon=True)
+    server = multiprocessing.Process(
+        target=_serve, args=(child, args.latency, args.teacher), daemon=True)
     server.start()
     url = parent.recv()
-    generator = PRIOR_GENERATORS.build(dict(
-        type='GeminiPriorGenerator', base_url=url,
-        max_concurrency=args.concurrency, requests_per_minute=None,
-        timeout_s=30))
+    generator = PRIOR_GENERATORS.build(
+        _generator_cfg(args.teacher, url, root, concurrency))
     clips = read_clip_list(osp.join(root, 'clips.csv'),
                            video_dir=osp.join(root, 'video'))
     summary = run_generation(generator, clips,
-                             osp.join(root, 'throughput.jsonl'),
+                             osp.join(root, f'throughput{concurrency}.jsonl'),
                              progress=False, handle_signals=False)
     parent.send('stats')
     stats = parent.recv()
     server.join()
-    ceiling = args.concurrency / args.latency
-    return dict(clips=len(clips), ok=summary.ok,
+    ceiling = concurrency / args.latency
+    return dict(concurrency=concurrency, clips=len(clips), ok=summary.ok,
                 elapsed_s=round(summary.elapsed, 2),
                 clips_per_s=round(summary.clips_per_second, 2),
                 ceiling_clips_per_s=ceiling,
@@ -86,10 +106,11 @@ def _lines(path: str) -> int:
 def kill_and_resume(root: str, args, sig: int) -> dict:
     store = osp.join(root, f'kill-{sig}', 'priors.jsonl')
     env = dict(os.environ, PYTHONPATH=REPO)
-    with FakeGemini(latency=args.latency) as fake:
-        config = write_gemini_config(
-            osp.join(root, f'cfg_{sig}.py'), root, store, fake.url,
-            max_concurrency=args.concurrency, timeout_s=30)
+    server, write_config, url = TEACHERS[args.teacher]
+    with server(latency=args.latency) as fake:
+        config = write_config(
+            osp.join(root, f'cfg_{sig}.py'), root, store, url(fake),
+            max_concurrency=args.concurrency[-1], timeout_s=30)
         command = [sys.executable, osp.join(REPO, 'tools',
                                             'generate_priors.py'),
                    config, '--no-progress', '--no-embed']
@@ -122,18 +143,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--clips', type=int, default=200)
     parser.add_argument('--latency', type=float, default=0.5)
-    parser.add_argument('--concurrency', type=int, default=16)
+    parser.add_argument('--concurrency', type=int, nargs='+', default=[16])
+    parser.add_argument('--teacher', choices=sorted(TEACHERS),
+                        default='gemini')
+    parser.add_argument('--no-kill', action='store_true',
+                        help='measure throughput only')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     os.environ.pop('GOOGLE_API_KEY', None)
-    os.environ['GEMINI_API_KEY'] = KEY  # the fake server accepts any key
+    os.environ['GEMINI_API_KEY'] = KEY  # the fake servers accept any key
+    os.environ['OPENAI_API_KEY'] = KEY
     with tempfile.TemporaryDirectory() as root:
-        make_clips(root, [f'clip{i:05d}' for i in range(args.clips)])
-        results = dict(
-            settings=vars(args),
-            throughput=throughput(root, args),
-            kill_sigterm=kill_and_resume(root, args, signal.SIGTERM),
-            kill_sigkill=kill_and_resume(root, args, signal.SIGKILL))
+        names = [f'clip{i:05d}' for i in range(args.clips)]
+        make_clips(root, names)
+        if args.teacher == 'openai':
+            write_frames(root, names, count=2)
+        sweep = [throughput(root, args, c) for c in args.concurrency]
+        results = dict(settings=vars(args),
+                       throughput=sweep[0] if len(sweep) == 1 else sweep)
+        if not args.no_kill:
+            results.update(
+                kill_sigterm=kill_and_resume(root, args, signal.SIGTERM),
+                kill_sigkill=kill_and_resume(root, args, signal.SIGKILL))
     print(json.dumps(results, indent=1))
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as f:

@@ -31,7 +31,7 @@ from mer_toolbox.priors.retrying import FatalTeacherError
 from mer_toolbox.registry import PRIOR_EMBEDDERS, PRIOR_GENERATORS
 
 logger = logging.getLogger('mer_toolbox.tools.generate_priors')
-KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY')
+KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'OPENAI_API_KEY')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,10 +64,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_logging(store: str) -> None:
-    """Log to stderr and ``<store>.log``, with any API key blanked out."""
+def setup_logging(store: str, key_env=()) -> None:
+    """Log to stderr and ``<store>.log``, with any API key blanked out.
+
+    Args:
+        key_env: the teacher's key variables, blanked out besides Gemini's.
+    """
     os.makedirs(osp.dirname(osp.abspath(store)), exist_ok=True)
-    redact = RedactingFilter([key_from_env([name]) for name in KEY_ENV])
+    redact = RedactingFilter([key_from_env([name]) for name in
+                              dict.fromkeys(KEY_ENV + tuple(key_env))])
     fmt = logging.Formatter('%(asctime)s %(levelname)s %(name)s: %(message)s')
     root = logging.getLogger()
     root.setLevel(logging.INFO)
@@ -129,7 +134,7 @@ def main(argv=None) -> int:
     if args.dry_run:
         dry_run(generator, load_clips(cfg, generator), store, args)
         return 0
-    setup_logging(store)
+    setup_logging(store, getattr(generator, 'api_key_env', ()))
     if not args.embed_only:
         # What produced the store, next to it. Keys never live in configs.
         cfg.dump(store + '.config.py')

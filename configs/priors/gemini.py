@@ -8,16 +8,7 @@
 #
 # Each clip's video and subtitle are sent to Google's API (a third party):
 # check that your dataset licence allows it (docs/priors.md, "Privacy").
-data_root = 'data/mer2024'
-
-# Any CSV with a `name` column works; label-disdim.csv lists the labelled
-# clips. For the unlabelled pool use a CSV of its names.
-clips = dict(
-    list_file=data_root + '/label-disdim.csv',
-    video_dir=data_root + '/video',
-    video_ext='.mp4',
-    subtitle_file=data_root + '/subtitle_chieng.csv',
-    subtitle_column='chinese')
+_base_ = ['_base_/mer2024_clips.py']  # `clips`: the MER2024 clip list
 
 prior_generator = dict(
     type='GeminiPriorGenerator',

@@ -102,7 +102,7 @@ _UNCLEAR = {
     'audio': 'The voice is barely audible, the prosody gives no clear cue',
     'text': 'The subtitle is short and carries no emotional content',
 }
-_FAILURES = ('non_json', 'rate_limited', 'safety_blocked', 'timeout')
+_FAILURES = ('non_json', 'rate_limited', 'refused', 'timeout')
 _TIMESTAMP = '2025-01-01T00:00:00Z'  # fixed: same seed, same bytes
 
 

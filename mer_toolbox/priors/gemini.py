@@ -9,9 +9,12 @@ nor a 200 whose body is not JSON, and its retries would bypass the
 requests-per-minute limiter. Every attempt takes a limiter token; 429 / 408 /
 5xx, timeouts, dropped connections and non-JSON bodies back off exponentially
 with jitter (a 429's ``retryDelay`` hint is honoured up to
-``backoff_max_s``). Replies that arrive but are unusable (blocked, empty, not
-JSON, off-schema, cut at the token limit) are *not* retried (they are billed):
-they become failed records, which ``--retry-failed`` sends again.
+``backoff_max_s``). Replies that arrive but are unusable (refused, blocked,
+empty, not JSON, off-schema, cut at the token limit) are *not* retried (they
+are billed): they become failed records, which ``--retry-failed`` sends again
+(a refusal is asked once more with a second prompt variant when
+``retry_refusals``). Key, retries, cost and reply checks are shared with the
+other API teachers (:mod:`.api_teacher`).
 
 The API key comes from the environment only (``GOOGLE_API_KEY`` then
 ``GEMINI_API_KEY``, the SDK's own precedence); the endpoint from
@@ -19,20 +22,17 @@ The API key comes from the environment only (``GOOGLE_API_KEY`` then
 redacted before it is recorded. A rejected key stops the run.
 """
 import asyncio
-import json
 import logging
 import os.path as osp
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
-from .apikey import Secret, key_from_env
-from .base import BasePriorGenerator
+from .api_teacher import REFUSED, ApiPriorGenerator
 from .clips import Clip
 from .prompt import PROMPT_VERSION, build_prompt, response_schema
-from .ratelimit import AsyncRateLimiter
-from .retrying import FatalTeacherError, GiveUp, RetryPolicy
-from .schema import PriorRecord, PriorValidationError, record_from_payload
+from .retrying import GiveUp
+from .schema import PriorRecord
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _COMPLETE = {'STOP', 'FINISH_REASON_UNSPECIFIED', None}
 
 
 @PRIOR_GENERATORS.register_module()
-class GeminiPriorGenerator(BasePriorGenerator):
+class GeminiPriorGenerator(ApiPriorGenerator):
     """Reasoning priors from Gemini (the paper's teacher).
 
     Args:
@@ -56,13 +56,6 @@ class GeminiPriorGenerator(BasePriorGenerator):
         base_url: API endpoint; None uses ``GOOGLE_GEMINI_BASE_URL`` or the
             SDK default.
         api_version: API version in the URL path.
-        api_key_env: environment variables searched for the key, in order.
-        max_concurrency: clips in flight at once.
-        requests_per_minute: attempt rate limit (token bucket); None: none.
-        timeout_s: per-request timeout, seconds.
-        max_attempts: attempts per call, the first included.
-        backoff_initial_s: first retry delay; doubles per attempt.
-        backoff_max_s: retry delay ceiling.
         inline_max_bytes: larger videos go through the Files API. Default
             14 MiB: base64 inflates by 4/3 and inline requests are capped at
             about 20 MB.
@@ -70,15 +63,22 @@ class GeminiPriorGenerator(BasePriorGenerator):
         file_poll_s: interval while an upload is PROCESSING.
         file_ready_timeout_s: give up on an upload that never turns ACTIVE.
         delete_uploaded: delete uploaded files after use.
-        price_input_per_1m: USD per 1M input tokens (an assumption; see
-            docs/priors.md).
-        price_output_per_1m: USD per 1M output (+ thinking) tokens.
         assumed_clip_seconds: clip length assumed by dry-run estimates.
         video_tokens_per_second: tokens per second of video (frames + audio)
             assumed by dry-run estimates.
-        assumed_output_tokens: reply tokens assumed by dry-run estimates.
-        api_key: must stay None; keys come from the environment only.
+        api_key, **api_options: see
+            :class:`~.api_teacher.ApiPriorGenerator`; defaults in
+            :attr:`API_DEFAULTS` (key from ``GOOGLE_API_KEY`` /
+            ``GEMINI_API_KEY``, required; 60 requests/min; prices 0.30 /
+            2.50 USD per 1M tokens, an assumption: see docs/priors.md;
+            1,500 output tokens assumed).
     """
+
+    API_DEFAULTS = dict(
+        ApiPriorGenerator.API_DEFAULTS,
+        api_key_env=('GOOGLE_API_KEY', 'GEMINI_API_KEY'), key_required=True,
+        requests_per_minute=60, price_input_per_1m=0.30,
+        price_output_per_1m=2.50, assumed_output_tokens=1500)
 
     def __init__(self, model: str = 'gemini-2.5-flash',
                  classes: Sequence[str] = MER2024_CLASSES,
@@ -88,58 +88,30 @@ class GeminiPriorGenerator(BasePriorGenerator):
                  thinking_budget: Optional[int] = None,
                  base_url: Optional[str] = None,
                  api_version: str = 'v1beta',
-                 api_key_env: Sequence[str] = ('GOOGLE_API_KEY',
-                                               'GEMINI_API_KEY'),
-                 max_concurrency: int = 8,
-                 requests_per_minute: Optional[float] = 60,
-                 timeout_s: float = 120.0,
-                 max_attempts: int = 5,
-                 backoff_initial_s: float = 2.0,
-                 backoff_max_s: float = 60.0,
                  inline_max_bytes: int = 14 * 2**20,
                  video_mime_type: str = 'video/mp4',
                  file_poll_s: float = 2.0,
                  file_ready_timeout_s: float = 300.0,
                  delete_uploaded: bool = True,
-                 price_input_per_1m: float = 0.30,
-                 price_output_per_1m: float = 2.50,
                  assumed_clip_seconds: float = 6.0,
                  video_tokens_per_second: float = 300.0,
-                 assumed_output_tokens: int = 1500,
-                 api_key: None = None) -> None:
-        if api_key is not None:
-            raise ValueError('GeminiPriorGenerator takes no api_key: set it '
-                             f'in the environment ({", ".join(api_key_env)})'
-                             ' so it never reaches a config or a log')
-        if max_attempts < 1:
-            raise ValueError(f'max_attempts must be >= 1, got {max_attempts}')
+                 api_key: None = None, **api_options) -> None:
         super().__init__(teacher or model, PROMPT_VERSION, classes,
-                         max_concurrency)
+                         api_key=api_key, **api_options)
         self.model = model
         self.temperature = temperature
         self.max_output_tokens = max_output_tokens
         self.thinking_budget = thinking_budget
         self.base_url = base_url
         self.api_version = api_version
-        self.api_key_env = tuple(api_key_env)
-        self.requests_per_minute = requests_per_minute
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
         self.inline_max_bytes = inline_max_bytes
         self.video_mime_type = video_mime_type
         self.file_poll_s = file_poll_s
         self.file_ready_timeout_s = file_ready_timeout_s
         self.delete_uploaded = delete_uploaded
-        self.price_input_per_1m = price_input_per_1m
-        self.price_output_per_1m = price_output_per_1m
         self.assumed_clip_seconds = assumed_clip_seconds
         self.video_tokens_per_second = video_tokens_per_second
-        self.assumed_output_tokens = assumed_output_tokens
-        self._key: Optional[Secret] = None
         self._client = None
-        self._retry: Optional[RetryPolicy] = None
         self._generate_config = None
 
     # --- lifecycle -----------------------------------------------------------
@@ -147,20 +119,12 @@ class GeminiPriorGenerator(BasePriorGenerator):
         """Read the key and build the async client (no network yet)."""
         from google import genai
         from google.genai import types
-        self._key = key_from_env(self.api_key_env)
-        if self._key is None:
-            raise FatalTeacherError(
-                'no Gemini API key: set one of '
-                f'{", ".join(self.api_key_env)} in the environment')
+        key = self.open_calls()  # key_required: never None here
         options = types.HttpOptions(base_url=self.base_url,
                                     api_version=self.api_version,
                                     timeout=int(self.timeout_s * 1000))
-        self._client = genai.Client(api_key=self._key.reveal(),
+        self._client = genai.Client(api_key=key.reveal(),
                                     http_options=options)
-        self._retry = RetryPolicy(
-            AsyncRateLimiter(self.requests_per_minute), self.max_attempts,
-            self.timeout_s, self.backoff_initial_s, self.backoff_max_s,
-            self._redact)
         # Built once: validating the schema per call costs milliseconds of
         # event-loop time, which caps throughput at high concurrency.
         self._generate_config = self._config()
@@ -170,42 +134,18 @@ class GeminiPriorGenerator(BasePriorGenerator):
             await self._client.aio.aclose()
             self._client = None
 
-    def _redact(self, text: str) -> str:
-        return self._key.redact(text) if self._key is not None else text
-
     # --- pricing -------------------------------------------------------------
-    def cost(self, usage: Dict[str, int]) -> float:
-        return (usage.get('input_tokens', 0) * self.price_input_per_1m
-                + usage.get('output_tokens', 0) * self.price_output_per_1m
-                ) / 1e6
-
-    def _estimated_input_tokens(self, clip: Clip) -> int:
-        # ~4 characters per text token; video at the configured token rate.
-        text = len(build_prompt(clip.subtitle, self.classes)) / 4
-        return int(text + self.assumed_clip_seconds
-                   * self.video_tokens_per_second)
-
-    def estimate_cost(self, clips: Sequence[Clip]) -> float:
-        return sum(self.cost({'input_tokens': self._estimated_input_tokens(c),
-                              'output_tokens': self.assumed_output_tokens})
-                   for c in clips)
+    def media_tokens(self) -> float:
+        return self.assumed_clip_seconds * self.video_tokens_per_second
 
     def describe(self, clips: Sequence[Clip]) -> str:
-        first = clips[0] if clips else Clip('<clip>')
-        return '\n'.join([
+        return self.describe_calls(clips, [
             f'GeminiPriorGenerator: model {self.model}, teacher '
             f'{self.teacher!r}, prompt {self.prompt_version}, temperature '
             f'{self.temperature}, concurrency {self.max_concurrency}, '
-            f'{self.requests_per_minute} requests/min',
-            f'prices (assumed, USD per 1M tokens): input '
-            f'{self.price_input_per_1m}, output {self.price_output_per_1m}',
-            f'estimate per call: ~{self._estimated_input_tokens(first)} input '
-            f'tokens ({self.assumed_clip_seconds:g} s of video at '
-            f'{self.video_tokens_per_second:g} tokens/s + prompt), '
-            f'~{self.assumed_output_tokens} output tokens',
-            f'--- prompt for {first.name} (the video is sent as a separate '
-            'part) ---', build_prompt(first.subtitle, self.classes),
-            '--- end of prompt ---'])
+            f'{self.requests_per_minute} requests/min'],
+            f'{self.assumed_clip_seconds:g} s of video at '
+            f'{self.video_tokens_per_second:g} tokens/s')
 
     # --- one clip ------------------------------------------------------------
     def _config(self):
@@ -236,18 +176,21 @@ class GeminiPriorGenerator(BasePriorGenerator):
                 with open(clip.video, 'rb') as f:
                     video = types.Part.from_bytes(
                         data=f.read(), mime_type=self.video_mime_type)
-            contents = [video, build_prompt(clip.subtitle, self.classes)]
-            response, attempts = await self._retry.call(
-                clip.name, lambda: self._client.aio.models.generate_content(
-                    model=self.model, contents=contents,
-                    config=self._generate_config))
-        except GiveUp as stop:
+            prompt = build_prompt(clip.subtitle, self.classes)
+
+            async def send(note: str) -> PriorRecord:
+                contents = [video, prompt] + ([note] if note else [])
+                return await self.request(
+                    clip, lambda: self._client.aio.models.generate_content(
+                        model=self.model, contents=contents,
+                        config=self._generate_config), self._to_record)
+            return await self.ask(clip, send)
+        except GiveUp as stop:  # the upload failed
             return self.failure(clip, stop.reason, self._redact(stop.detail),
                                 attempts=stop.attempts)
         finally:
             if uploaded is not None and self.delete_uploaded:
                 await self._delete(uploaded)
-        return self._to_record(clip, response, attempts)
 
     def _to_record(self, clip: Clip, response: Any,
                    attempts: int) -> PriorRecord:
@@ -259,16 +202,18 @@ class GeminiPriorGenerator(BasePriorGenerator):
                      model_version=response.model_version)
         feedback = response.prompt_feedback
         if feedback is not None and feedback.block_reason is not None:
-            return self.failure(clip, 'safety_blocked', 'prompt blocked: '
-                                f'{_enum_name(feedback.block_reason)}',
+            return self.failure(clip, REFUSED, 'safety block: prompt blocked '
+                                f'({_enum_name(feedback.block_reason)})',
                                 **extra)
         if not response.candidates:
-            return self.failure(clip, 'empty_reply', 'no candidates', **extra)
+            return self.failure(clip, REFUSED, 'empty answer: no candidates',
+                                **extra)
         candidate = response.candidates[0]
         finish = _enum_name(candidate.finish_reason)
         if finish in _BLOCKED:
-            return self.failure(clip, 'safety_blocked',
-                                f'finish reason {finish}', **extra)
+            return self.failure(clip, REFUSED,
+                                f'safety block: finish reason {finish}',
+                                **extra)
         parts = (candidate.content and candidate.content.parts) or []
         # a server may echo the key (in any encoding) inside the reply text,
         # which would otherwise land in a valid record of the store
@@ -280,22 +225,7 @@ class GeminiPriorGenerator(BasePriorGenerator):
         if finish not in _COMPLETE:  # e.g. RECITATION: the text may be cut
             return self.failure(clip, 'other', f'finish reason {finish}',
                                 **extra)
-        if not text.strip():
-            return self.failure(clip, 'empty_reply',
-                                f'no text (finish reason {finish})', **extra)
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as err:
-            return self.failure(clip, 'non_json', self._redact(
-                f'{err}; reply starts {text[:200]!r}'), **extra)
-        try:
-            return record_from_payload(
-                payload, name=clip.name, teacher=self.teacher,
-                prompt_version=self.prompt_version, classes=self.classes,
-                **extra)
-        except PriorValidationError as err:
-            return self.failure(clip, 'schema_violation',
-                                self._redact(str(err)), **extra)
+        return self.reply_record(clip, text, **extra)
 
     # --- Files API -----------------------------------------------------------
     async def _upload(self, clip: Clip) -> Any:

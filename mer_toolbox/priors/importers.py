@@ -17,12 +17,12 @@ records (``schema_violation``), never guesses.
   (another store, or a JSON list of records), e.g. to merge stores.
 """
 import json
-import re
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
 from ..utils.clip_name import clip_name
+from .api_teacher import parse_json_reply
 from .base import BasePriorGenerator
 from .clips import Clip
 from .schema import (CONTRIBUTION_KEYS, PriorRecord, PriorValidationError,
@@ -32,7 +32,6 @@ from .store import latest_records
 #: The follow-up's contribution keys -> ours.
 PAPER_CONTRIBUTION_KEYS = {'视频': 'video', '音频': 'audio', '字幕': 'text'}
 NAME_KEYS = ('name', 'video', 'video_name', 'clip', 'id')
-_FENCE = re.compile(r'^\s*```(?:json)?\s*(.*?)\s*```\s*$', re.S)
 
 
 def _load_entries(path: str) -> Dict[str, Any]:
@@ -99,8 +98,7 @@ def _decode_entry(entry: Any) -> Any:
     """An entry may be the raw reply text (maybe fenced in ```json)."""
     if not isinstance(entry, str):
         return entry
-    match = _FENCE.match(entry)
-    return json.loads(match.group(1) if match else entry)
+    return parse_json_reply(entry)
 
 
 class _FileImporter(BasePriorGenerator):

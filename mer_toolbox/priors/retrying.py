@@ -1,8 +1,10 @@
 """Retrying teacher calls: which errors are transient, backoff, rate limit.
 
-Classification of what google-genai raises (by class name where the HTTP
-backend varies: the SDK may run on httpx, httpx2 or aiohttp, and this module
-imports none of them):
+Classification of what a teacher's HTTP stack raises (by class name where the
+HTTP backend varies: google-genai may run on httpx, httpx2 or aiohttp, and
+this module imports none of them). :func:`classify_error` reads google-genai's
+errors, :func:`classify_status` any HTTP status (the OpenAI-compatible
+teacher uses it), :func:`classify_transport_error` what no status explains:
 
 ==========================================  ======================  ========
 error                                       failure reason          retried
@@ -27,6 +29,9 @@ from typing import Any, Awaitable, Callable, List, Optional, Tuple
 from .ratelimit import AsyncRateLimiter
 
 logger = logging.getLogger(__name__)
+#: ``(error, redact) -> (failure reason, retryable, retry-delay hint)``.
+Classifier = Callable[[Exception, Callable[[str], str]],
+                      Tuple[str, bool, Optional[float]]]
 
 
 class FatalTeacherError(RuntimeError):
@@ -57,17 +62,21 @@ class RetryPolicy:
         backoff_initial_s: first retry delay; doubles per attempt.
         backoff_max_s: delay ceiling (also caps a server's retry hint).
         redact: applied to every error text before it is kept or logged.
+        classify: ``(error, redact) -> (reason, retryable, retry hint)``;
+            default :func:`classify_error` (google-genai's errors).
     """
 
     def __init__(self, limiter: AsyncRateLimiter, max_attempts: int,
                  timeout_s: float, backoff_initial_s: float,
-                 backoff_max_s: float, redact: Callable[[str], str]) -> None:
+                 backoff_max_s: float, redact: Callable[[str], str],
+                 classify: Optional[Classifier] = None) -> None:
         self.limiter = limiter
         self.max_attempts = max_attempts
         self.timeout_s = timeout_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.redact = redact
+        self.classify = classify or classify_error
 
     async def call(self, what: str, make_call: Callable[[], Awaitable[Any]]
                    ) -> Tuple[Any, int]:
@@ -86,7 +95,7 @@ class RetryPolicy:
                                                 self.timeout_s + 5)
                 return result, attempt
             except Exception as err:
-                reason, retry, hint = classify_error(err, self.redact)
+                reason, retry, hint = self.classify(err, self.redact)
                 detail = self.redact(f'{type(err).__name__}: {err}')[:500]
                 if not retry or attempt == self.max_attempts:
                     raise GiveUp(reason, detail, attempt) from None
@@ -118,19 +127,46 @@ def classify_error(err: Exception, redact: Callable[[str], str]
     """
     from google.genai import errors
     if isinstance(err, errors.APIError):
-        code = err.code or 0
-        if code in (401, 403) or 'API_KEY_INVALID' in str(err.details):
-            raise FatalTeacherError(f'the API rejected the key ({code}): '
+        if 'API_KEY_INVALID' in str(err.details):
+            raise FatalTeacherError('the API rejected the key: '
                                     + redact(str(err.message))) from None
-        if code == 429:
-            return 'rate_limited', True, retry_delay(err.details)
-        if code == 408:
-            return 'timeout', True, None
-        if code >= 500:
-            return 'server_error', True, None
-        if isinstance(err, errors.UnknownApiResponseError):
+        hint = retry_delay(err.details) if err.code == 429 else None
+        verdict = classify_status(err.code or 0, str(err.message), redact,
+                                  hint)
+        if verdict[0] == 'client_error' and isinstance(
+                err, errors.UnknownApiResponseError):
             return 'bad_response_body', True, None
-        return 'client_error', False, None
+        return verdict
+    return classify_transport_error(err)
+
+
+def classify_status(code: int, message: str, redact: Callable[[str], str],
+                    hint: Optional[float] = None
+                    ) -> Tuple[str, bool, Optional[float]]:
+    """``(reason, retryable, hint)`` for an HTTP error status ``code``.
+
+    Raises:
+        FatalTeacherError: 401 / 403, the server rejected the key.
+    """
+    if code in (401, 403):
+        raise FatalTeacherError(f'the API rejected the key ({code}): '
+                                + redact(message)) from None
+    if code == 429:
+        return 'rate_limited', True, hint
+    if code == 408:
+        return 'timeout', True, None
+    if code >= 500:
+        return 'server_error', True, None
+    return 'client_error', False, None
+
+
+def classify_transport_error(err: Exception
+                             ) -> Tuple[str, bool, Optional[float]]:
+    """``(reason, retryable, None)`` for an error without an HTTP status.
+
+    Raises:
+        Exception: ``err`` itself when it is not a teacher failure (a bug).
+    """
     if isinstance(err, json.JSONDecodeError):  # a 200 with a broken body
         return 'bad_response_body', True, None
     # Before OSError: TimeoutError is one.
@@ -138,7 +174,7 @@ def classify_error(err: Exception, redact: Callable[[str], str]
         return 'timeout', True, None
     if isinstance(err, (ConnectionError, OSError)) or _named(
             err, 'TransportError', 'ClientConnectionError',
-            'ServerDisconnectedError'):
+            'ServerDisconnectedError', 'NetworkError', 'RemoteProtocolError'):
         return 'connection_error', True, None
     raise err
 

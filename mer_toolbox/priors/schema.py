@@ -22,6 +22,8 @@ so priors from different teachers or prompt revisions never mix. Its fields:
 ``contributions``      ``{'video', 'audio', 'text'}`` -> weight, sum 1
 ``usage``              ``input_tokens`` / ``output_tokens`` the call billed
 ``attempts``           calls made for this record (retries included)
+``prompt_variant``     None, or the prompt variant that produced the record
+                       (``refusal-retry-v1``: asked again after a refusal)
 ``model_version``      what the API reported serving, if anything
 ``created_at``         ISO-8601 UTC time the record was made
 =====================  ========================================================
@@ -45,8 +47,8 @@ CONTRIBUTION_KEYS = ('video', 'audio', 'text')
 
 #: Failure categories the shipped generators record.
 FAILURE_REASONS = (
-    'safety_blocked',     # prompt or reply blocked by the API's safety filter
-    'empty_reply',        # no candidate or no text
+    'refused',            # declined ("cannot determine"), safety-blocked or
+                          # empty answer (detail says which)
     'non_json',           # the model's text is not JSON
     'schema_violation',   # JSON, but not a valid prior (detail says what)
     'max_tokens',         # the reply was cut at the output limit
@@ -95,6 +97,7 @@ class PriorRecord:
     contributions: Dict[str, float] = field(default_factory=dict)
     usage: Dict[str, int] = field(default_factory=dict)
     attempts: int = 1
+    prompt_variant: Optional[str] = None
     model_version: Optional[str] = None
     created_at: str = field(default_factory=utc_now)
 

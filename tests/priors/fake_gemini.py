@@ -98,11 +98,18 @@ class FakeRequest:
 class FakeGemini:
     """A threaded fake Gemini server; use as a context manager.
 
+    Subclasses speak other APIs by setting :attr:`handler_class` (the
+    request handler; None: Gemini's) and :attr:`generate_path` (what marks a
+    model call in the request log).
+
     Args:
         latency: seconds every generateContent call waits before answering.
         keep_bodies: keep each generateContent JSON body in the request log.
         classes: class names used by the default valid reply.
     """
+
+    handler_class: Optional[type] = None
+    generate_path = ':generateContent'
 
     def __init__(self, latency: float = 0.0, keep_bodies: bool = False,
                  classes: Sequence[str] = CLASSES) -> None:
@@ -126,7 +133,8 @@ class FakeGemini:
         return f'http://{host}:{port}'
 
     def start(self) -> 'FakeGemini':
-        handler = type('Handler', (_Handler,), {'fake': self})
+        handler = type('Handler', (self.handler_class or _Handler,),
+                       {'fake': self})
         self._server = _Server(('127.0.0.1', 0), handler)
         threading.Thread(target=self._server.serve_forever,
                          kwargs={'poll_interval': 0.05}, daemon=True).start()
@@ -148,7 +156,7 @@ class FakeGemini:
     def generate_calls(self, clip: Optional[str] = None) -> List[FakeRequest]:
         """generateContent requests, optionally only those for ``clip``."""
         with self._lock:
-            calls = [r for r in self.requests if ':generateContent' in r.path]
+            calls = [r for r in self.requests if self.generate_path in r.path]
         return [r for r in calls if clip is None or r.clip == clip]
 
     def calls_per_clip(self) -> Dict[str, int]:
@@ -303,7 +311,15 @@ class _Handler(BaseHTTPRequestHandler):
                                                          b''))
         return None
 
+    # Hooks a subclass handler for another API replaces.
+    key_header = 'x-goog-api-key'
+
+    def _reject(self, body: dict) -> bool:
+        """Answer a request the API refuses outright; True if answered."""
+        return False
+
     def _generate(self) -> None:
+        """One model call: log it, wait, then answer the clip's action."""
         fake = self.fake
         raw = self._body()
         try:
@@ -313,24 +329,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         clip = self._request_clip(body)
         fake._log(FakeRequest('POST', self.path, clip,
-                              self.headers.get('x-goog-api-key'),
+                              self.headers.get(self.key_header),
                               body if fake.keep_bodies else None))
+        if self._reject(body):
+            return
         action = fake._next_action(clip)
         fake._enter()
         try:
             time.sleep(fake.latency + action.get('delay', 0.0))
         finally:
             fake._leave()
-        self._reply(action, clip, len(raw) // 4)
+        if action['kind'] == 'drop':
+            self.close_connection = True
+        elif action['kind'] == 'bad_body':
+            self._send(200, b'<html>upstream proxy error</html>',
+                       content_type='text/html')
+        else:
+            self._reply(action, clip, len(raw) // 4)
 
     def _reply(self, action: dict, clip: Optional[str], prompt: int) -> None:
         kind = action['kind']
-        if kind == 'drop':
-            self.close_connection = True
-            return
-        if kind == 'bad_body':
-            return self._send(200, b'<html>upstream proxy error</html>',
-                              content_type='text/html')
         if kind == 'http':
             status = action['status']
             error = {'code': status, 'message': f'fake error {status}',

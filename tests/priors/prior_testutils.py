@@ -11,7 +11,7 @@ from fake_gemini import synthetic_mp4  # noqa: E402
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CANARY_KEY = 'CANARY-d41d8cd98f00b204e9800998ecf8427e'
 KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL',
-           'GOOGLE_GENAI_USE_VERTEXAI')
+           'GOOGLE_GENAI_USE_VERTEXAI', 'OPENAI_API_KEY')
 
 
 def make_clips(root: str, names, subtitles=None, size: int = 256):
@@ -29,6 +29,21 @@ def make_clips(root: str, names, subtitles=None, size: int = 256):
     return list_file
 
 
+def generate_records(cfg: dict, clip_root):
+    """Build ``cfg``, run it over ``clip_root``'s clips into
+    ``clip_root/priors.jsonl``; return (summary, clip name -> record)."""
+    from mer_toolbox.priors import (latest_records, read_clip_list,
+                                    run_generation)
+    from mer_toolbox.registry import PRIOR_GENERATORS
+    generator = PRIOR_GENERATORS.build(cfg)
+    clips = read_clip_list(osp.join(clip_root, 'clips.csv'),
+                           video_dir=osp.join(clip_root, 'video'))
+    store = osp.join(clip_root, 'priors.jsonl')
+    summary = run_generation(generator, clips, store, progress=False,
+                             handle_signals=False)
+    return summary, {k[0]: r for k, r in latest_records(store).items()}
+
+
 def tool_env(**extra) -> dict:
     """Environment for running tools/ in a subprocess from the repo."""
     env = {k: v for k, v in os.environ.items() if k not in KEY_ENV}
@@ -41,14 +56,33 @@ def tool_env(**extra) -> dict:
 def write_gemini_config(path: str, clip_root: str, store: str, url: str,
                         **generator) -> str:
     """A Gemini config file pointing at the fake server ``url``."""
-    options = dict(base_url=url, max_concurrency=4, requests_per_minute=None,
+    return write_teacher_config(path, clip_root, store,
+                                dict(type='GeminiPriorGenerator', base_url=url),
+                                **generator)
+
+
+def write_openai_config(path: str, clip_root: str, store: str, url: str,
+                        **generator) -> str:
+    """An OpenAI-compatible config pointing at the fake server ``url`` (the
+    ``/v1`` root), frames from ``<clip_root>/frames``."""
+    return write_teacher_config(
+        path, clip_root, store,
+        dict(type='OpenAICompatiblePriorGenerator', model='fake-model',
+             base_url=url, frame_dir=osp.join(clip_root, 'frames'),
+             audio='none'), **generator)
+
+
+def write_teacher_config(path: str, clip_root: str, store: str,
+                         teacher: dict, **generator) -> str:
+    """A prior config: ``teacher`` + fast test retry settings + overrides."""
+    options = dict(teacher, max_concurrency=4, requests_per_minute=None,
                    timeout_s=10, max_attempts=3, backoff_initial_s=0.01,
                    backoff_max_s=0.05)
     options.update(generator)
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f"""clips = dict(list_file={osp.join(clip_root, 'clips.csv')!r},
              video_dir={osp.join(clip_root, 'video')!r})
-prior_generator = dict(type='GeminiPriorGenerator', **{options!r})
+prior_generator = {options!r}
 prior_store = {store!r}
 prior_embedder = dict(type='HashingTextEmbedder', dim=32)
 """)
@@ -56,12 +90,17 @@ prior_embedder = dict(type='HashingTextEmbedder', dim=32)
 
 
 def run_tool(argv) -> int:
-    """Run ``tools/generate_priors.py`` in this process (a subprocess costs
+    """Run ``tools/generate_priors.py`` in this process (see run_module)."""
+    return run_module(osp.join(REPO, 'tools', 'generate_priors.py'), argv)
+
+
+def run_module(path: str, argv):
+    """Run a tool's ``main(argv)`` in this process (a subprocess costs
     seconds of imports); root logging is restored afterwards."""
     import importlib.util
     import logging
-    spec = importlib.util.spec_from_file_location(
-        'generate_priors_tool', osp.join(REPO, 'tools', 'generate_priors.py'))
+    name = osp.splitext(osp.basename(path))[0] + '_tool'
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     root = logging.getLogger()

@@ -7,12 +7,10 @@ import time
 import pytest
 from fake_gemini import (BAD_BODY, DROP, EMPTY, NON_JSON_TEXT, OK,
                          PROMPT_BLOCKED, SAFETY, http, prior_payload, text)
-from prior_testutils import make_clips
+from prior_testutils import generate_records, make_clips
 
 from mer_toolbox.priors import (FatalTeacherError, GeminiPriorGenerator,
-                                PROMPT_VERSION, latest_records, read_clip_list,
-                                run_generation)
-from mer_toolbox.registry import PRIOR_GENERATORS
+                                PROMPT_VERSION, latest_records)
 
 FAST = dict(max_concurrency=4, requests_per_minute=None, timeout_s=5,
             max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -22,14 +20,7 @@ def generate(fake, clip_dir, **options):
     """Run the generator over clip_dir; return (summary, name -> record)."""
     cfg = dict(type='GeminiPriorGenerator', base_url=fake.url, **FAST)
     cfg.update(options)
-    generator = PRIOR_GENERATORS.build(cfg)
-    clips = read_clip_list(str(clip_dir / 'clips.csv'),
-                           video_dir=str(clip_dir / 'video'))
-    store = str(clip_dir / 'priors.jsonl')
-    summary = run_generation(generator, clips, store, progress=False,
-                             handle_signals=False)
-    records = {k[0]: r for k, r in latest_records(store).items()}
-    return summary, records
+    return generate_records(cfg, str(clip_dir))
 
 
 def test_success_parsed_into_records(fake_gemini, clip_dir, canary_key):
@@ -100,9 +91,10 @@ def test_malformed_body_and_dropped_connection_retried(fake_gemini, clip_dir,
                contributions={'video': 50, 'audio': 50, 'text': 50})),
      'schema_violation'),
     (NON_JSON_TEXT, 'non_json'),
-    (EMPTY, 'empty_reply'),
-    (SAFETY, 'safety_blocked'),
-    (PROMPT_BLOCKED, 'safety_blocked'),
+    (EMPTY, 'refused'),
+    (SAFETY, 'refused'),
+    (PROMPT_BLOCKED, 'refused'),
+    (text('I cannot determine the emotion of this person.'), 'refused'),
 ])
 def test_unusable_reply_is_a_failed_record_not_retried(
         fake_gemini, clip_dir, canary_key, reply, reason):
@@ -231,3 +223,18 @@ def test_key_echoed_in_any_encoding_never_reaches_the_store(
     stored = (clip_dir / 'priors.jsonl').read_text(encoding='utf-8')
     for form in (canary_key, percent, b64[8:-4]):
         assert form not in stored
+
+
+def test_refusal_asked_again_with_the_second_prompt(fake_gemini, clip_dir,
+                                                   canary_key):
+    from mer_toolbox.priors.api_teacher import (REFUSAL_RETRY_NOTE,
+                                                REFUSAL_RETRY_VARIANT)
+    fake_gemini.keep_bodies = True
+    fake_gemini.script['c0'] = [SAFETY, OK]
+    summary, records = generate(fake_gemini, clip_dir, retry_refusals=True)
+    assert records['c0'].ok and records['c0'].attempts == 2
+    assert records['c0'].prompt_variant == REFUSAL_RETRY_VARIANT
+    second = fake_gemini.generate_calls('c0')[1]
+    assert second.body['contents'][0]['parts'][-1]['text'] == \
+        REFUSAL_RETRY_NOTE
+    assert summary.calls == 9 and records['c1'].prompt_variant is None

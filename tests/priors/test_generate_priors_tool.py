@@ -38,7 +38,7 @@ def test_limit_resume_and_retry_failed(fake_gemini, clip_dir, canary_key,
                                  store, fake_gemini.url)
     fake_gemini.script['c1'] = [SAFETY]
     assert run_tool([config, '--limit', '3', '--no-progress']) == 0
-    assert 'ok 2, failed 1 (safety_blocked: 1)' in capsys.readouterr().out
+    assert 'ok 2, failed 1 (refused: 1)' in capsys.readouterr().out
     with pytest.raises(RuntimeError, match='--resume'):
         run_tool([config, '--no-progress'])
     assert run_tool([config, '--resume', '--no-progress']) == 0
@@ -66,9 +66,11 @@ def test_missing_store_and_unknown_type(tmp_path):
 # generator must be added here with a minimal config.
 MINIMAL = {
     'GeminiPriorGenerator': dict(),
+    'OpenAICompatiblePriorGenerator': dict(model='any-vlm'),
     'PaperJsonPriorImporter': dict(path=SAMPLE),
     'RecordFilePriorImporter': 'demo store',  # built from the demo priors
     'RuleBasedPriorGenerator': dict(au_file=osp.join(DEMO, 'aus.csv')),
+    'TransformersMLLMPriorGenerator': dict(model='any/local-vlm'),
 }
 
 
@@ -91,10 +93,22 @@ def test_package_import_stays_light():
     # The SDK and transformers are imported only by the classes that call
     # them, so configs, importers and the offline teacher load fast.
     code = ('import sys, mer_toolbox.priors; '
-            'print([m for m in ("google.genai", "transformers") '
+            'print([m for m in ("google.genai", "transformers", "httpx2") '
             'if m in sys.modules])')
     result = subprocess.run([sys.executable, '-c', code], cwd=REPO,
                             env=tool_env(), capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '[]'
+
+
+def test_openai_compatible_config_dry_run(clip_dir, tmp_path, capsys):
+    config = osp.join(REPO, 'configs', 'priors', 'openai_compatible.py')
+    assert run_tool([
+        config, '--dry-run', '--store', tmp_path / 'p.jsonl', '--cfg-options',
+        f'clips.list_file={clip_dir / "clips.csv"}',
+        f'clips.video_dir={clip_dir / "video"}', 'clips.subtitle_file=None',
+        'clips.subtitle_column=subtitle']) == 0
+    out = capsys.readouterr().out
+    assert 'http://127.0.0.1:8000/v1' in out and '8 face frames' in out
+    assert 'calls to make: 8' in out and 'estimated cost: $0.0000' in out

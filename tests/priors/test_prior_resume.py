@@ -1,7 +1,8 @@
 """A generation run killed midway, then resumed, pays for no clip twice.
 
-The tool runs in a subprocess against the fake server (with latency, so the
+The tool runs in a subprocess against a fake server (with latency, so the
 kill lands while calls are in flight); the server counts calls per clip.
+Both API teachers: Gemini, and an OpenAI-compatible server with a key.
 """
 import json
 import os
@@ -11,9 +12,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fake_gemini import FakeGemini
+from fake_openai import FakeOpenAI, write_frames
 from prior_testutils import (CANARY_KEY, REPO, make_clips, run_tool,
-                             tool_env, write_gemini_config)
+                             tool_env, write_gemini_config,
+                             write_openai_config)
 
 from mer_toolbox.priors import iter_records, latest_records
 
@@ -32,7 +36,8 @@ def _lines(path: str) -> int:
 def _start(config: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, TOOL, config, '--no-progress', *args], cwd=REPO,
-        env=tool_env(GEMINI_API_KEY=CANARY_KEY), stdout=subprocess.PIPE,
+        env=tool_env(GEMINI_API_KEY=CANARY_KEY, OPENAI_API_KEY=CANARY_KEY),
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
 
 
@@ -47,19 +52,34 @@ def _kill_after(proc: subprocess.Popen, store: str, records: int,
     return proc.communicate(timeout=60)[0]
 
 
-def _setup(tmp_path, fake):
-    make_clips(str(tmp_path), NAMES)
-    store = str(tmp_path / 'out' / 'priors.jsonl')
-    config = write_gemini_config(str(tmp_path / 'cfg.py'), str(tmp_path),
-                                 store, fake.url,
-                                 max_concurrency=CONCURRENCY)
-    return store, config
+#: teacher -> (fake server, config writer, URL the config points at)
+TEACHERS = {
+    'gemini': (FakeGemini, write_gemini_config, lambda fake: fake.url),
+    'openai': (FakeOpenAI, write_openai_config, lambda fake: fake.base_url),
+}
 
 
-def test_sigterm_then_resume_sends_every_clip_once(tmp_path, canary_key,
+@pytest.fixture(params=sorted(TEACHERS))
+def teacher(request, canary_key, monkeypatch):
+    """Each API teacher's (server class, setup) with the canary key set."""
+    monkeypatch.setenv('OPENAI_API_KEY', CANARY_KEY)
+    server, write_config, url = TEACHERS[request.param]
+
+    def setup(tmp_path, fake):
+        make_clips(str(tmp_path), NAMES)
+        write_frames(str(tmp_path), NAMES, count=1)
+        store = str(tmp_path / 'out' / 'priors.jsonl')
+        config = write_config(str(tmp_path / 'cfg.py'), str(tmp_path), store,
+                              url(fake), max_concurrency=CONCURRENCY)
+        return store, config
+    return server, setup
+
+
+def test_sigterm_then_resume_sends_every_clip_once(tmp_path, teacher,
                                                    capsys):
-    with FakeGemini(latency=0.15) as fake:
-        store, config = _setup(tmp_path, fake)
+    server, setup = teacher
+    with server(latency=0.15) as fake:
+        store, config = setup(tmp_path, fake)
         out1 = _kill_after(_start(config), store, 8, signal.SIGTERM)
         before = {k[0] for k, r in latest_records(store).items() if r.ok}
         assert 8 <= len(before) < len(NAMES), out1
@@ -86,9 +106,10 @@ def test_sigterm_then_resume_sends_every_clip_once(tmp_path, canary_key,
     assert osp.isfile(store + '.config.py') and osp.isdir(store + '.emb')
 
 
-def test_sigkill_then_resume_never_resends_an_ok_clip(tmp_path, canary_key):
-    with FakeGemini(latency=0.15) as fake:
-        store, config = _setup(tmp_path, fake)
+def test_sigkill_then_resume_never_resends_an_ok_clip(tmp_path, teacher):
+    server, setup = teacher
+    with server(latency=0.15) as fake:
+        store, config = setup(tmp_path, fake)
         proc = _start(config)
         _kill_after(proc, store, 8, signal.SIGKILL)
         assert proc.returncode == -signal.SIGKILL

@@ -160,3 +160,25 @@ def test_collect_results_lists_runs_and_averages_seeds(runs):
     assert float(row['val_waf_std']) == pytest.approx(np.std(val, ddof=1))
     with open(md) as f:
         assert f'{np.mean(test_waf):.2f} ± {np.std(test_waf, ddof=1):.2f}' in f.read()
+
+
+def test_teacher_report_student_checkpoint_equals_its_predictions(
+        runs, tiny_demo_root):
+    from mer_toolbox.datasets.demo_priors import ensure_demo_priors
+    store = ensure_demo_priors(tiny_demo_root)[:-len('.emb')]
+    labels = osp.join(tiny_demo_root, 'label-test.csv')
+    preds = str(runs['tmp'] / 'student_preds.csv')
+    run_tool(['tools/test.py', runs['cfg'], runs['ckpt'][0], '--work-dir',
+              str(runs['tmp'] / 'student_test'), '--out', preds])
+    students = []
+    for i, student in enumerate((
+            ['--student', preds],
+            ['--student', runs['ckpt'][0], '--student-config', runs['cfg']])):
+        out = runs['tmp'] / f'teacher_report{i}'
+        run_tool(['tools/analysis/teacher_report.py', store, labels, *student,
+                  '--out-dir', str(out)])
+        assert_png(str(out / 'teacher_report.png'))
+        with open(out / 'teacher_report.json') as f:
+            students.append(json.load(f)['student'])
+    assert students[0] == students[1]
+    assert 0 < students[0]['clips'] <= 90
