@@ -22,9 +22,11 @@ def read_version() -> str:
 extras = {
     'media': read_requirements('media.txt'),
     'gemini': read_requirements('gemini.txt'),
+    'sweep': read_requirements('sweep.txt'),
     'tests': read_requirements('tests.txt'),
 }
-extras['all'] = sorted({r for name in ('media', 'gemini') for r in extras[name]})
+extras['all'] = sorted({r for name in ('media', 'gemini', 'sweep')
+                        for r in extras[name]})
 
 setup(
     name='mer_toolbox',

@@ -291,8 +291,8 @@ class CrossValidation:
         table = Table(columns)
         per_member = {}
         for m in self.members:
-            values = summarize_run(self.member_dir(m), metric).values
             scores = {s: self.load_scores(m, s)['metrics'] for s in splits}
+            values = summarize_run(self.member_dir(m), metric).values
             per_member[m.name] = dict(fold=m.fold, seed=m.seed,
                                       best_epoch=values.get('best_epoch'),
                                       held_out=values.get(f'val_{short}'),
