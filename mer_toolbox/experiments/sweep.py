@@ -47,12 +47,17 @@ def open_study(url: str, study_name: str, direction: str = 'maximize',
     Raises:
         ConnectionError: the storage cannot be reached or opened.
     """
+    import warnings
+
     import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     try:
-        storage = RDBStorage(
-            url, heartbeat_interval=30, grace_period=120,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+        with warnings.catch_warnings():  # heartbeats are 'experimental'
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+            storage = RDBStorage(
+                url, heartbeat_interval=30, grace_period=120,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=1))
     except Exception as exc:
         raise ConnectionError(f'--storage {_shown(url)!r} cannot be reached '
                               f'or opened: {type(exc).__name__}: '

@@ -135,11 +135,11 @@ def test_killed_run_relaunch_skips_finished_folds_and_resumes(
     extra = ("custom_imports = dict(imports=['kill_hook'], allow_failed_imports=False)\n"
              "custom_hooks = _base_.custom_hooks + [dict(type='KillRunAfterEpochHook')]\n")
     cfg = write_tiny_config(str(tmp_path / 'cfg.py'), tiny_demo_root,
-                            extra=extra, max_epochs=3)
+                            extra=extra, max_epochs=2)
     work = str(tmp_path / 'cv')
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1',
                PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
-               KILL_MEMBER='fold_1', KILL_EPOCH='2')
+               KILL_MEMBER='fold_1', KILL_EPOCH='1')
     first = subprocess.run(
         [sys.executable, 'tools/cross_validate.py', cfg, '--folds', '2',
          '--work-dir', work], cwd=REPO, env=env, capture_output=True,
@@ -147,7 +147,7 @@ def test_killed_run_relaunch_skips_finished_folds_and_resumes(
     assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
     fold0 = osp.join(work, 'fold_0')
     assert osp.isfile(osp.join(fold0, 'stage_done.json'))
-    assert osp.isfile(osp.join(work, 'fold_1', 'epoch_2.pth'))
+    assert osp.isfile(osp.join(work, 'fold_1', 'epoch_1.pth'))
     assert not osp.exists(osp.join(work, 'fold_1', 'stage_done.json'))
     before = {f: os.stat(osp.join(fold0, f)).st_mtime_ns for f in os.listdir(fold0)}
 
@@ -158,8 +158,8 @@ def test_killed_run_relaunch_skips_finished_folds_and_resumes(
     assert '[fold_0] done before, skipped' in log
     after = {f: os.stat(osp.join(fold0, f)).st_mtime_ns for f in os.listdir(fold0)}
     assert after == before  # fold 0: not one file rewritten, no new run
-    assert 'resumed epoch: 2' in log
+    assert 'resumed epoch: 1' in log
     assert 'Epoch(train) [1]' not in log and 'Epoch(train)   [1]' not in log
-    state = torch.load(osp.join(work, 'fold_1', 'epoch_3.pth'), weights_only=False)
-    assert state['meta']['epoch'] == 3
+    state = torch.load(osp.join(work, 'fold_1', 'epoch_2.pth'), weights_only=False)
+    assert state['meta']['epoch'] == 2
     assert osp.isfile(osp.join(work, 'predictions_test.csv'))
