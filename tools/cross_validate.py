@@ -15,7 +15,9 @@ members and resumes an interrupted one. The ensemble (mean of the members'
 probabilities) is written as ``W/predictions_<split>.csv`` (MER submission
 format) with ``W/cv_metrics.json`` and the per-member table
 ``W/cv_table.{md,csv}`` (printed). ``--folds 1``: no split, the members
-differ by seed only and validate on the config's val split.
+differ by seed only and validate on the config's val split. A config without
+a val split (MER2024) validates each member on its held-out fold only.
+Stage 2 on folds: ``--load-from-cv W1`` starts member m from stage-1 member m.
 """
 import argparse
 import json
@@ -64,6 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     mode.add_argument('--merge', action='store_true',
                       help='only build the ensemble and reports from '
                       'finished members')
+    parser.add_argument('--load-from-cv', metavar='DIR',
+                        help='stage 2 on folds: each member starts from the '
+                        'same member of this stage-1 cross-validation')
     parser.add_argument('--metric', default='emotion/waf',
                         help='validation key the members pick their best '
                         'epoch by (the config\'s save_best)')
@@ -88,7 +93,7 @@ def main(argv=None) -> dict:
     name = osp.splitext(osp.basename(args.config))[0]
     work_dir = args.work_dir or osp.join('work_dirs', f'{name}_cv{args.folds}')
     cv = CrossValidation(cfg, work_dir, args.folds, args.seeds,
-                         args.split_seed, args.group_by)
+                         args.split_seed, args.group_by, args.load_from_cv)
     cv.prepare()
     if not args.merge:
         members = cv.select(**args.only) if args.only else cv.members

@@ -36,7 +36,8 @@ from ..datasets.label_file import write_label_csv
 from ..evaluation.functional import emotion_metrics, write_predictions_csv
 from ..registry import DATASETS
 from ..visualization.tables import Table
-from .folds import check_or_write_plan, make_folds, read_group_column
+from .folds import (PLAN_FILE, check_or_write_plan, make_folds,
+                    read_group_column)
 
 #: Dataset wrapper keys followed down to the labelled train split.
 WRAPPER_KEYS = ('labelled', 'base', 'dataset')
@@ -78,6 +79,16 @@ def labelled_train_dataset(cfg: Config) -> ConfigDict:
     return dataset
 
 
+def _add_validation(cfg: Config) -> None:
+    """A val loop for a config without one (MER2024 ships no val split):
+    the test loader's settings and evaluator, the data set later."""
+    cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
+    cfg.val_cfg = dict()
+    cfg.val_evaluator = copy.deepcopy(cfg.test_evaluator)
+    if cfg.val_evaluator.get('type') == 'EmotionMetric':
+        cfg.val_evaluator.print_table = False
+
+
 def config_digest(cfg: Config) -> str:
     """A hash of the recipe (run-local keys excluded) that pins a work dir."""
     recipe = {k: v for k, v in cfg.to_dict().items()
@@ -99,11 +110,14 @@ class CrossValidation:
         split_seed: seed of the fold shuffle.
         group_by: a column of the train label CSV whose groups (speakers)
             must not straddle folds.
+        load_from_cv: a finished cross-validation work dir with the same
+            folds (stage 1); member ``m`` starts from its member ``m``.
     """
 
     def __init__(self, cfg: Config, work_dir: str, folds: int,
                  seeds: Optional[Sequence[int]] = None, split_seed: int = 0,
-                 group_by: Optional[str] = None) -> None:
+                 group_by: Optional[str] = None,
+                 load_from_cv: Optional[str] = None) -> None:
         if folds < 1:
             raise ValueError(f'--folds must be >= 1, got {folds}')
         self.cfg = cfg
@@ -111,6 +125,7 @@ class CrossValidation:
         self.folds = folds
         self.split_seed = split_seed
         self.group_by = group_by
+        self.load_from_cv = load_from_cv and osp.abspath(load_from_cv)
         default_seed = (cfg.get('randomness') or {}).get('seed', 0)
         self.seeds = list(seeds) if seeds else [default_seed]
         self.named_seeds = bool(seeds)
@@ -136,6 +151,8 @@ class CrossValidation:
             folds=self.folds, split_seed=self.split_seed,
             group_by=self.group_by, config=config_digest(self.cfg),
             folds_held_out=held_out))
+        if self.load_from_cv:
+            self._check_stage_one_folds(held_out)
         os.makedirs(osp.join(self.work_dir, 'folds'), exist_ok=True)
         os.makedirs(osp.join(self.work_dir, 'configs'), exist_ok=True)
         for i, fold in enumerate(held_out):
@@ -146,6 +163,17 @@ class CrossValidation:
                             [(n, None) for n in names if n not in keep])
         for member in self.members:
             self.member_config(member).dump(self.config_path(member))
+
+    def _check_stage_one_folds(self, held_out: List[List[str]]) -> None:
+        path = osp.join(self.load_from_cv, PLAN_FILE)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'--load-from-cv: {path} does not exist; '
+                                    'run tools/cross_validate.py on stage 1 first')
+        with open(path, encoding='utf-8') as f:
+            if json.load(f)['folds_held_out'] != held_out:
+                raise ValueError(f'--load-from-cv: the folds of {path} differ '
+                                 'from these (use the same --folds, '
+                                 '--split-seed, --group-by and train split)')
 
     def _train_split(self):
         dataset_cfg = copy.deepcopy(labelled_train_dataset(self.cfg))
@@ -170,7 +198,17 @@ class CrossValidation:
             held_out = copy.deepcopy(train)
             train.subset_file = self._fold_file(member.fold, 'train')
             held_out.subset_file = self._fold_file(member.fold, 'held_out')
+            if not cfg.get('val_dataloader'):
+                _add_validation(cfg)
             cfg.val_dataloader.dataset = held_out
+        elif not cfg.get('val_dataloader'):
+            raise ValueError('--folds 1 picks each run\'s best epoch on the '
+                             "config's val split, and this config has no "
+                             'val_dataloader; use --folds K >= 2')
+        if self.load_from_cv:
+            # stage 2 on folds: member i starts from stage-1 member i, which
+            # never saw fold i either
+            cfg.load_from = osp.join(self.load_from_cv, member.name)
         cfg.work_dir = self.member_dir(member)
         return cfg
 
