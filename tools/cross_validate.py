@@ -23,6 +23,7 @@ import argparse
 import json
 import os.path as osp
 import sys
+import time
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(TOOLS))
@@ -98,9 +99,13 @@ def main(argv=None) -> dict:
     if not args.merge:
         members = cv.select(**args.only) if args.only else cv.members
         for member in members:
+            start = time.perf_counter()
             checkpoint = run_stage(member.name, cv.config_path(member),
                                    cv.member_dir(member), [], args)
+            trained = time.perf_counter()
             cv.score_member(member, checkpoint)
+            print(f'[{member.name}] train {trained - start:.1f} s, score '
+                  f'{time.perf_counter() - trained:.1f} s', flush=True)
         if args.only:
             print(f'done: {[m.name for m in members]}; build the ensemble '
                   'with --merge once every member is done', flush=True)

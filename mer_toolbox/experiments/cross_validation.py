@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -35,6 +34,7 @@ from mmengine.config import Config, ConfigDict
 from ..datasets.label_file import write_label_csv
 from ..evaluation.functional import emotion_metrics, write_predictions_csv
 from ..registry import DATASETS
+from ..utils.fileio import replaced_atomically
 from ..visualization.tables import Table
 from .folds import (PLAN_FILE, check_or_write_plan, make_folds,
                     read_group_column)
@@ -155,14 +155,17 @@ class CrossValidation:
             self._check_stage_one_folds(held_out)
         os.makedirs(osp.join(self.work_dir, 'folds'), exist_ok=True)
         os.makedirs(osp.join(self.work_dir, 'configs'), exist_ok=True)
+        # a relaunch, or another job on the shared work dir, writes the same
+        # files again: atomically, so a starting member never reads half one
         for i, fold in enumerate(held_out):
             keep = set(fold)
-            write_label_csv(self._fold_file(i, 'held_out'),
-                            [(n, None) for n in fold])
-            write_label_csv(self._fold_file(i, 'train'),
-                            [(n, None) for n in names if n not in keep])
+            for part, rows in (('held_out', fold),
+                               ('train', [n for n in names if n not in keep])):
+                with replaced_atomically(self._fold_file(i, part)) as tmp:
+                    write_label_csv(tmp, [(n, None) for n in rows])
         for member in self.members:
-            self.member_config(member).dump(self.config_path(member))
+            with replaced_atomically(self.config_path(member)) as tmp:
+                self.member_config(member).dump(tmp)
 
     def _check_stage_one_folds(self, held_out: List[List[str]]) -> None:
         path = osp.join(self.load_from_cv, PLAN_FILE)
@@ -235,34 +238,47 @@ class CrossValidation:
     def scored_splits(self) -> List[str]:
         return [s for s in SCORED_SPLITS if self.cfg.get(f'{s}_dataloader')]
 
-    def score_member(self, member: Member, checkpoint: str) -> None:
+    def score_member(self, member: Member, checkpoint: str,
+                     device: str = 'auto') -> None:
         """Write the member's probabilities on every scored split.
 
-        Runs the config's test loop (MMEngine Runner, the code path of
-        ``tools/test.py``) once per split, on the member's checkpoint.
+        The model and checkpoint load through :func:`mer_toolbox.apis.init_model`
+        (strict), the split's loader and the config's test evaluator are
+        built as the Runner builds them, and each batch goes through
+        ``model.test_step`` (what MMEngine's test loop runs), without a
+        Runner per split (its start-up would cost more than the scoring).
         """
+        import torch
+        from mmengine.evaluator import Evaluator
+        from mmengine.registry import DefaultScope
         from mmengine.runner import Runner
 
-        for split in self.scored_splits():
-            path = self.score_path(member, split)
-            if osp.isfile(path):
-                continue
-            cfg = Config.fromfile(self.config_path(member))
-            cfg.test_dataloader = copy.deepcopy(self.cfg[f'{split}_dataloader'])
-            cfg.work_dir = osp.dirname(path)
-            cfg.load_from, cfg.resume = None, False
-            if cfg.test_evaluator.get('type') == 'EmotionMetric':
-                cfg.test_evaluator.print_table = False  # the CV table says it
-            # one Runner per split in this process: a unique name keeps
-            # MMEngine's named singletons (logger, message hub) apart
-            cfg.experiment_name = f'{member.name}_{split}_{time.time_ns()}'
-            runner = Runner.from_cfg(cfg)
-            runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
-            runner.test()
-            metric = next(m for m in runner.test_evaluator.metrics
-                          if getattr(m, 'last_report', None) is not None)
-            metric.dump_report_json(path + '.tmp', include_predictions=True)
-            os.replace(path + '.tmp', path)
+        from ..apis import init_model
+        from ..registry import METRICS
+        todo = [s for s in self.scored_splits()
+                if not osp.isfile(self.score_path(member, s))]
+        if not todo:
+            return
+        cfg = Config.fromfile(self.config_path(member))
+        model = init_model(cfg, checkpoint, device=device)
+        with DefaultScope.overwrite_default_scope('mer_toolbox'):
+            for split in todo:
+                loader = Runner.build_dataloader(
+                    copy.deepcopy(self.cfg[f'{split}_dataloader']))
+                metrics = [METRICS.build(dict(m, print_table=False)
+                                         if m.get('type') == 'EmotionMetric'
+                                         else m)
+                           for m in _as_list(cfg.test_evaluator)]
+                evaluator = Evaluator(metrics)
+                evaluator.dataset_meta = loader.dataset.metainfo
+                with torch.no_grad():
+                    for batch in loader:
+                        evaluator.process(model.test_step(batch), batch)
+                evaluator.evaluate(len(loader.dataset))
+                metric = next(m for m in metrics
+                              if getattr(m, 'last_report', None) is not None)
+                with replaced_atomically(self.score_path(member, split)) as tmp:
+                    metric.dump_report_json(tmp, include_predictions=True)
 
     def load_scores(self, member: Member, split: str) -> dict:
         path = self.score_path(member, split)
@@ -357,6 +373,10 @@ class CrossValidation:
                                None] + [_mean_std(waf) if s == split else None
                                         for s in splits])
         return table, out
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _mean_std(values: Sequence[Optional[float]]) -> Optional[str]:

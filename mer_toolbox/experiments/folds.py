@@ -9,6 +9,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.fileio import replaced_atomically
+
 PLAN_FILE = 'cv_plan.json'
 
 
@@ -101,7 +103,7 @@ def check_or_write_plan(work_dir: str, plan: dict) -> dict:
     path = osp.join(work_dir, PLAN_FILE)
     if not osp.isfile(path):
         os.makedirs(work_dir, exist_ok=True)
-        with open(path, 'w', encoding='utf-8') as f:
+        with replaced_atomically(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
             json.dump(plan, f, indent=1)
         return plan
     with open(path, encoding='utf-8') as f:

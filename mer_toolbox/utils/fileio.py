@@ -36,3 +36,20 @@ def staged_directory(target: str, done_marker: str) -> Iterator[str]:
                 raise  # not a lost race: a real error
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def replaced_atomically(path: str) -> Iterator[str]:
+    """Yield a temporary path next to ``path`` that replaces it in one step
+    when the block succeeds, so a concurrent reader (another job on a shared
+    work dir) never sees half a file. The extension is kept (``x.py`` ->
+    ``x.<pid>.tmp.py``) for writers that pick the format from it.
+    """
+    stem, ext = osp.splitext(path)
+    tmp = f'{stem}.{os.getpid()}.tmp{ext}'
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
