@@ -66,7 +66,9 @@ def labelled_train_dataset(cfg: Config) -> ConfigDict:
     from ..datasets import MERFeatureDataset
     dataset = cfg.train_dataloader.dataset
     while True:
-        key = next((k for k in WRAPPER_KEYS if k in dataset), None)
+        # a dict under the key: MERFeatureDataset's own `labelled=True` is not
+        key = next((k for k in WRAPPER_KEYS
+                    if isinstance(dataset.get(k), dict)), None)
         if key is None:
             break
         dataset = dataset[key]

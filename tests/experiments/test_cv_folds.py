@@ -127,6 +127,14 @@ def test_member_configs_train_on_the_other_folds_and_validate_on_theirs(
         CrossValidation(cfg, str(tmp_path / 'cv'), folds=4).prepare()
 
 
+def test_train_dataset_is_found_through_wrappers_not_flags():
+    plain = dict(type='MERFeatureDataset', ann_file='label-train.csv', labelled=True)
+    for dataset in (plain, dict(type='SemiSupervisedDataset', labelled=plain),
+                    dict(type='ExtraLabelledDataset', base=plain)):
+        cfg = Config(dict(train_dataloader=dict(dataset=dataset)))
+        assert labelled_train_dataset(cfg).ann_file == 'label-train.csv'
+
+
 def test_train_dataset_must_read_a_label_csv():
     cfg = Config(dict(train_dataloader=dict(dataset=dict(type='ConcatDataset'))))
     with pytest.raises(TypeError, match='reads a label CSV'):
