@@ -24,9 +24,10 @@ extras = {
     'faces': read_requirements('faces.txt'),
     'gemini': read_requirements('gemini.txt'),
     'openai': read_requirements('openai.txt'),
+    'sweep': read_requirements('sweep.txt'),
     'tests': read_requirements('tests.txt'),
 }
-extras['all'] = sorted({r for name in ('media', 'faces', 'gemini', 'openai')
+extras['all'] = sorted({r for name in ('media', 'faces', 'gemini', 'openai', 'sweep')
                         for r in extras[name]})
 
 setup(

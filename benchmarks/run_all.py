@@ -55,6 +55,12 @@ def _loading(r: dict) -> str:
             f'load_rows packed {rows:,.0f} clips/s')
 
 
+def _cv(r: dict) -> str:
+    return (f"{r['folds']}-fold CV {r['cv_total_s']} s vs {r['folds']} single "
+            f"runs {r['single_runs_s']} s; tool overhead "
+            f"{r['cv_tool_overhead_s']} s")
+
+
 @dataclass(frozen=True)
 class Benchmark:
     """One script: its full and quick arguments and how to summarise it.
@@ -86,6 +92,7 @@ BENCHMARKS = (
               ('--epochs', '1', '--repeats', '1'), _overhead),
     Benchmark('feature_loading', ('--clips', '5000'),
               ('--clips', '500', '--repeats', '1'), _loading),
+    Benchmark('cv_overhead', (), ('--folds', '2', '--epochs', '1'), _cv),
 )
 
 

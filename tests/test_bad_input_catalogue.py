@@ -29,6 +29,74 @@ from bad_input_common import CASES, REPO, Case, snapshot
 from bad_input_stores import extraction, served, trained  # noqa: F401
 
 
+# ------------------------------------------------------------- experiments
+def cross_validation(root: Path, folds: int, **kwargs):
+    from mer_toolbox.experiments import CrossValidation
+    cfg = Config(dict(train_dataloader=dict(dataset=dataset_cfg(root)),
+                      randomness=dict(seed=0)))
+    return CrossValidation(cfg, str(root / 'cv'), folds, **kwargs)
+
+
+@case('cv-folds-above-smallest-class', ValueError,
+      says=('--folds 2 is larger than the smallest class', "'neutral' has 1 clip",
+            'lower --folds'))
+def _(tmp: Path, shared: Any) -> Callable:
+    return cross_validation(write_store(tmp), 2).prepare
+
+
+@case('cv-group-column-missing', ValueError,
+      says=("--group-by 'speaker'", 'labels.csv has no such column',
+            "columns: ['name', 'discrete']"))
+def _(tmp: Path, shared: Any) -> Callable:
+    return cross_validation(write_store(tmp), 2, group_by='speaker').prepare
+
+
+@case('cv-fewer-groups-than-folds', ValueError,
+      says=('--group-by: 2 group(s) cannot fill 3 folds',))
+def _(tmp: Path, shared: Any) -> Callable:
+    from mer_toolbox.experiments import make_folds
+    labels, groups = [0, 1] * 6, ['spk_a'] * 6 + ['spk_b'] * 6
+    return lambda: make_folds(labels, 3, groups=groups)
+
+
+@case('cv-work-dir-of-another-k', ValueError,
+      says=('cv_plan.json', 'a different --folds (5 there, 3 now)',
+            'nothing was overwritten'))
+def _(tmp: Path, shared: Any) -> Callable:
+    from mer_toolbox.experiments.folds import check_or_write_plan
+    plan = dict(folds=5, split_seed=0, group_by=None, config='x',
+                folds_held_out=[])
+    check_or_write_plan(str(tmp), plan)
+    return lambda: check_or_write_plan(str(tmp), dict(plan, folds=3))
+
+
+@case('cv-subset-names-unknown-clip', ValueError,
+      says=('subset.csv: 1 clip(s) are not in', 'labels.csv', "['clip_z']"))
+def _(tmp: Path, shared: Any) -> Callable:
+    root = write_store(tmp)
+    (root / 'subset.csv').write_text('name\nclip_a\nclip_z\n')
+    return read_all(root, subset_file='subset.csv')
+
+
+@case('sweep-search-space-unknown-key', KeyError,
+      says=("search_space key 'model.head.dropuot' names no config key",
+            "model.head has no 'dropuot'", "did you mean ['dropout']"))
+def _(tmp: Path, shared: Any) -> Callable:
+    from mer_toolbox.experiments.search_space import check_search_space
+    cfg = Config.fromfile(BASE_CONFIG)
+    cfg.search_space = {'model.head.dropuot': dict(type='float', low=0, high=1)}
+    return lambda: check_search_space(cfg)
+
+
+@case('sweep-storage-unreachable', ConnectionError,
+      says=("--storage 'postgresql://user:***@127.0.0.1:9/optuna' cannot be "
+            'reached or opened',))
+def _(tmp: Path, shared: Any) -> Callable:
+    pytest.importorskip('optuna')
+    from mer_toolbox.experiments.sweep import open_study
+    return lambda: open_study('postgresql://user:secret@127.0.0.1:9/optuna', 'study')
+
+
 # -------------------------------------------------------------------- tests
 def message_of(err: BaseException) -> str:
     return err.args[0] if isinstance(err, KeyError) and err.args else str(err)

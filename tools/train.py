@@ -4,8 +4,13 @@ skips that).
 
     python tools/train.py configs/bdcl_stage1.py [--work-dir DIR] [--resume]
     tools/dist_train.sh configs/bdcl_stage1.py 8        # torchrun, 8 processes
+    python tools/train.py configs/bdcl_stage1.py --seeds 0 1 2   # mean ± std
+
+With ``--seeds`` each seed is a run in ``<work_dir>/seed_<s>`` and the mean ±
+std table is printed and written to ``<work_dir>/seeds_summary.{md,csv}``.
 """
 import argparse
+import copy
 import os.path as osp
 import sys
 
@@ -33,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-test', action='store_true',
                         help='skip evaluating the best checkpoint on the '
                         'test split after training')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='one run per seed in <work-dir>/seed_<s>, then '
+                        'a mean ± std table over them')
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher (pytorch = '
                         'torchrun)')
@@ -41,6 +49,26 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if not args.seeds:
+        return train(args)
+    from mer_toolbox.experiments.seeds import summarize_seed_runs
+    from mer_toolbox.utils.setup_env import is_main_process
+    root = args.work_dir or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    work_dirs = []
+    for seed in args.seeds:
+        run = copy.copy(args)
+        run.work_dir = osp.join(root, f'seed_{seed}')
+        run.cfg_options = dict(args.cfg_options or {}, **{
+            'randomness.seed': seed})
+        train(run)
+        work_dirs.append(run.work_dir)
+    if is_main_process():
+        print(summarize_seed_runs(work_dirs, root), flush=True)
+
+
+def train(args: argparse.Namespace) -> None:
+    """One training run (and its test) as the arguments describe."""
     from mer_toolbox.utils.setup_env import (enable_amp, load_config,
                                              register_all_modules,
                                              setup_launcher)

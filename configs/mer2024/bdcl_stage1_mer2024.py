@@ -1,7 +1,11 @@
 # Stage 1 (CE + BDCL + per-epoch pseudo-labels) on real MER2024-SEMI features
 # (see docs/extraction.md for producing them):
-#   MER2024_ROOT=/path/to/mer2024 python tools/train.py \
-#       configs/mer2024/bdcl_stage1_mer2024.py
+#   MER2024_ROOT=/path/to/mer2024 python tools/cross_validate.py \
+#       configs/mer2024/bdcl_stage1_mer2024.py --folds 5 \
+#       --work-dir work_dirs/bdcl_stage1_mer2024_cv5
+# (the MER protocol: 5 fold models, each picking its epoch on its held-out
+# fold; the test prediction is their mean. tools/train.py alone trains on all
+# of train without validation and tests the final weights.)
 # Besides the labelled CSVs the root holds `unlabelled.csv` (column `name`):
 # the ~115k unlabelled clips, whose features sit in the same folders. Pack the
 # feature folders (tools/pack_features.py) for fast pool scoring.

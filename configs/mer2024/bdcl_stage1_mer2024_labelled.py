@@ -1,7 +1,7 @@
 # Ablation on real MER2024-SEMI features: CE + BDCL on the labelled clips only
 # (no pseudo-labels).
-#   MER2024_ROOT=/path/to/mer2024 python tools/train.py \
-#       configs/mer2024/bdcl_stage1_mer2024_labelled.py
+#   MER2024_ROOT=/path/to/mer2024 python tools/cross_validate.py \
+#       configs/mer2024/bdcl_stage1_mer2024_labelled.py --folds 5
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/mer2024.py',
     '../_base_/models/attention_fusion.py', '../_base_/schedules/adam_40e.py'
@@ -16,3 +16,6 @@ model = dict(
              lam_intra=0.2, gather_distributed=True)
     ],
     contrastive_dim=128)
+
+# No val split in MER2024: model selection is per fold (tools/cross_validate.py).
+val_cfg = None

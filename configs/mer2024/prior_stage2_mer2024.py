@@ -6,6 +6,12 @@
 #       configs/mer2024/bdcl_stage1_mer2024.py configs/mer2024/prior_stage2_mer2024.py
 # or, with a finished stage 1 in work_dirs/bdcl_stage1_mer2024/:
 #   MER2024_ROOT=/path/to/mer2024 python tools/train.py configs/mer2024/prior_stage2_mer2024.py
+# or on the folds of a stage-1 cross-validation (member m starts from stage-1
+# member m, which never saw fold m either):
+#   MER2024_ROOT=/path/to/mer2024 python tools/cross_validate.py \
+#       configs/mer2024/prior_stage2_mer2024.py --folds 5 \
+#       --work-dir work_dirs/prior_stage2_mer2024_cv5 \
+#       --load-from-cv work_dirs/bdcl_stage1_mer2024_cv5
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/mer2024.py',
     '../_base_/models/prior_guided_fusion.py',
@@ -28,8 +34,10 @@ model = dict(
     prior_neck=dict(hidden_dim=256, num_heads=8))
 
 train_dataloader = dict(dataset=dict(prior_file=prior_file))
-val_dataloader = dict(dataset=dict(prior_file=prior_file))
 test_dataloader = dict(dataset=dict(prior_file=prior_file))
+
+# No val split in MER2024: model selection is per fold (tools/cross_validate.py).
+val_cfg = None
 
 load_from = 'work_dirs/bdcl_stage1_mer2024'
 custom_hooks = [

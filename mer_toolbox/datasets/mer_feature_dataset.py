@@ -46,6 +46,10 @@ class MERFeatureDataset(BaseDataset):
             ``data_root``. Each sample then carries ``prior``: the clip's
             arrays as tensors plus ``has_prior`` (False when the teacher
             failed or the clip is not in the cache; stage 2 falls back).
+        subset_file: a CSV with a ``name`` column (other columns ignored),
+            relative to ``data_root``: keep only these clips of ``ann_file``,
+            in ``ann_file`` order. A name not in ``ann_file`` is an error.
+            Cross-validation folds use it (``tools/cross_validate.py``).
         **kwargs: forwarded to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -63,6 +67,7 @@ class MERFeatureDataset(BaseDataset):
                  data_root: str = '',
                  metainfo: Optional[dict] = None,
                  prior_file: Optional[str] = None,
+                 subset_file: Optional[str] = None,
                  **kwargs) -> None:
         if missing_modality not in MISSING_POLICIES:
             raise ValueError(f'missing_modality must be one of '
@@ -89,6 +94,9 @@ class MERFeatureDataset(BaseDataset):
                            and data_root and not osp.isabs(prior_file)
                            else prior_file)
         self._priors: Optional[dict] = None
+        self.subset_file = (osp.join(data_root, subset_file) if subset_file
+                            and data_root and not osp.isabs(subset_file)
+                            else subset_file)
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), metainfo=metainfo,
                          **kwargs)
@@ -157,6 +165,8 @@ class MERFeatureDataset(BaseDataset):
                 f'than once ({list(self.classes)}); expected each class once')
         rows = read_label_csv(self.ann_file, self.classes, self.labelled,
                               self.label_column)
+        if self.subset_file:
+            rows = self._select_subset(rows)
         stores = self.stores()
         present = {m: np.array([n in stores[m] for n, _ in rows])
                    for m in self.modalities}
@@ -180,6 +190,17 @@ class MERFeatureDataset(BaseDataset):
                                    for m in self.modalities})
             for i, (name, label) in enumerate(rows)
         ]
+
+    def _select_subset(self, rows: list) -> list:
+        """The rows of ``ann_file`` named in ``subset_file``."""
+        wanted = {n for n, _ in read_label_csv(self.subset_file, self.classes,
+                                               labelled=False)}
+        unknown = sorted(wanted - {n for n, _ in rows})
+        if unknown:
+            raise ValueError(f'{self.subset_file}: {len(unknown)} clip(s) are '
+                             f'not in {self.ann_file} (e.g. {unknown[:5]}); '
+                             'a subset must name clips of the split')
+        return [row for row in rows if row[0] in wanted]
 
     def _check_dims(self, rows: list, present: dict) -> None:
         """Fail at start-up (not mid-epoch) on a wrong feature size."""

@@ -74,3 +74,20 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
     except OSError:
         pass
+
+
+@contextmanager
+def replaced_atomically(path: str) -> Iterator[str]:
+    """Yield a temporary path next to ``path`` that replaces it in one step
+    when the block succeeds, so a concurrent reader (another job on a shared
+    work dir) never sees half a file. The extension is kept (``x.py`` ->
+    ``x.<pid>.tmp.py``) for writers that pick the format from it.
+    """
+    stem, ext = osp.splitext(path)
+    tmp = f'{stem}.{os.getpid()}.tmp{ext}'
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)

@@ -31,7 +31,7 @@ RUNNER_KEYS = frozenset({
     'visualizer', 'default_scope', 'randomness', 'experiment_name',
     'model_wrapper_cfg', 'find_unused_parameters', 'sync_bn', 'compile',
     'activation_checkpointing', 'efficient_conv_bn_eval', 'resource_limit',
-    'custom_imports', 'vis_backends', 'strategy', 'cfg'
+    'custom_imports', 'vis_backends', 'strategy', 'cfg', 'search_space'
 })
 
 

@@ -1,6 +1,7 @@
 # Real MER2024 features in the MERTools layout (see docs/mer2024.md):
 #   data_root/
-#     label-train.csv, label-val.csv, label-test.csv   name,discrete
+#     label-train.csv                                   name,discrete
+#     label-test.csv                                    name,discrete (or name only)
 #     clip-vit-large-patch14-UTT/<name>.npy            (768,)
 #     chinese-hubert-large-UTT/<name>.npy              (1024,)
 #     bloom-7b1-UTT/<name>.npy                         (4096,)
@@ -22,14 +23,14 @@ train_dataloader = dict(
     batch_size=64, num_workers=2, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(_dataset, ann_file='label-train.csv'))
-val_dataloader = dict(
-    batch_size=256, num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_dataset, ann_file='label-val.csv'))
+# MER2024 ships no val split: the MER protocol picks each model's epoch on a
+# held-out fold of train (tools/cross_validate.py builds that val loop per
+# fold). A plain tools/train.py run trains every epoch without validation and
+# tests its final weights.
+val_dataloader = None
 test_dataloader = dict(
     batch_size=256, num_workers=2,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_dataset, ann_file='label-test.csv'))
-# The full table is printed at test time; validation logs the scalars only.
-val_evaluator = dict(type='EmotionMetric', print_table=False)
+val_evaluator = None
 test_evaluator = dict(type='EmotionMetric')

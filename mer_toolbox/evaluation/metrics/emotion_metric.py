@@ -1,5 +1,4 @@
 """The MMEngine metric for discrete emotion recognition."""
-import csv
 import json
 import logging
 import os.path as osp
@@ -15,7 +14,8 @@ from mmengine.utils import mkdir_or_exist
 
 from ...constants import MER2024_CLASSES
 from ...registry import METRICS
-from ..functional import emotion_metrics, format_metric_table
+from ..functional import (emotion_metrics, format_metric_table,
+                          write_predictions_csv)
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -226,14 +226,8 @@ class EmotionMetric(BaseMetric):
         if missing:
             raise ValueError(f'{len(missing)} samples have no name (first at index '
                              f'{missing[0]}); set metainfo "name" in the dataset')
-        classes = report['class_names']
-        mkdir_or_exist(osp.dirname(osp.abspath(path)))
-        with open(path, 'w', encoding='utf-8', newline='') as f:
-            writer = csv.writer(f)
-            writer.writerow(['name', 'discrete', *classes])
-            for name, label, score in zip(report['names'], report['pred_labels'],
-                                          report['pred_scores']):
-                writer.writerow([name, classes[label], *(f'{float(p):.6g}' for p in score)])
+        write_predictions_csv(path, report['names'], report['pred_scores'],
+                              report['class_names'])
 
     def dump_report_json(self, path: str, include_predictions: bool = False) -> None:
         """Write the report as JSON (numpy converted to lists).
