@@ -23,5 +23,7 @@ test_dataloader = dict(dataset=dict(with_priors=True))
 
 # Input statistics come from the stage-1 checkpoint (no FeatureNormHook: they
 # are frozen with the rest of the stage-1 network).
+# ClassCountHook: the frozen head's logit-adjusted loss needs the class prior.
 custom_hooks = [dict(type='StageOneCheckpointHook'),
+                dict(type='ClassCountHook'),
                 dict(type='EpochSeedHook')]

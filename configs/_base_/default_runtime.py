@@ -5,13 +5,25 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
-                    save_best='emotion/waf', rule='greater'),
+    # Small-data policy: the best checkpoint (by validation WAF) whenever it
+    # improves, the last one at the end, and a resume point every 5 epochs
+    # (only the newest kept): no full checkpoint written every epoch. Set
+    # interval=1 to make a killed run lose less.
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1,
+                    save_last=True, save_best='emotion/waf', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# Input standardisation statistics from the training split (stored in the
-# checkpoint), see mer_toolbox/engine/hooks/feature_norm_hook.py.
-custom_hooks = [dict(type='FeatureNormHook'), dict(type='EpochSeedHook')]
+# Input standardisation fitted on the labelled training split (stored in the
+# checkpoint, mer_toolbox/engine/hooks/feature_norm_hook.py; the same hook
+# hands the training class counts to class-aware losses), per-epoch seeds
+# (exact resume), and early stopping once the validation WAF has not improved for 10
+# epochs (small real sets peak early; the best checkpoint is kept either way).
+custom_hooks = [
+    dict(type='FeatureNormHook'),
+    dict(type='EpochSeedHook'),
+    dict(type='EarlyStoppingHook', monitor='emotion/waf', rule='greater',
+         min_delta=0.0, patience=10),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,4 +1,4 @@
-# Stage 1 (CE + BDCL + per-epoch pseudo-labels) on real MER2024-SEMI features
+# The default stage 1 with pseudo-labels on real MER2024-SEMI features
 # (see docs/extraction.md for producing them):
 #   MER2024_ROOT=/path/to/mer2024 python tools/cross_validate.py \
 #       configs/mer2024/bdcl_stage1_mer2024.py --folds 5 \
@@ -24,9 +24,15 @@ train_dataloader = dict(
         unlabelled=dict(_features, ann_file='unlabelled.csv',
                         labelled=False)))
 
+# Members of tools/cross_validate.py validate on their held-out fold, so the
+# pool is pseudo-labelled once that stops improving (a plain run without
+# validation never starts: use cross_validate.py, or warmup_ratio=0.5).
 custom_hooks = [
     dict(type='FeatureNormHook'),
     dict(type='EpochSeedHook'),
-    dict(type='PseudoLabelHook', cold_start=20, interval=1, threshold=0.9,
-         class_balanced_ratio=0.5, weighting='hard', batch_size=4096),
+    dict(type='EarlyStoppingHook', monitor='emotion/waf', rule='greater',
+         min_delta=0.0, patience=10),
+    dict(type='PseudoLabelHook', start_on_plateau=3, interval=1,
+         threshold_mode='freematch', class_balanced_ratio=0.5,
+         weighting='confidence', batch_size=4096),
 ]

@@ -1,4 +1,4 @@
-# CE + BDCL on MER2024 train plus extra labelled clips chosen with the
+# The default stage-1 recipe on MER2024 train plus extra labelled clips chosen with the
 # 'balanced' strategy (paper Table 3): the extra clips go to the classes that
 # are rarest in train, so train + extra is as class-balanced as num_extra
 # allows (mer_toolbox/datasets/extra_data.py).

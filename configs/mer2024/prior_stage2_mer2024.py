@@ -45,5 +45,6 @@ custom_hooks = [
          hint='Train stage 1 first: MER2024_ROOT=... python tools/train.py '
               'configs/mer2024/bdcl_stage1_mer2024.py (saves to '
               'work_dirs/bdcl_stage1_mer2024/), or set load_from.'),
+    dict(type='ClassCountHook'),  # the frozen head's logit-adjusted loss
     dict(type='EpochSeedHook'),
 ]

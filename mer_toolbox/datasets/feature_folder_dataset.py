@@ -15,12 +15,16 @@ feature size. :func:`describe_feature_folder` returns those facts so the
 config loader can fill a model's ``'auto'`` fields
 (:func:`resolve_auto_fields`).
 """
+import csv
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
+
+import numpy as np
 
 from ..constants import DEFAULT_MODALITIES
 from ..registry import DATASETS
 from .feature_store import open_feature_store
+from .label_file import read_label_csv
 from .mer_feature_dataset import MERFeatureDataset
 
 CLASSES_FILE = 'classes.txt'
@@ -131,6 +135,20 @@ class FeatureFolderDataset(MERFeatureDataset):
             data_prefix={m: m for m in info['modalities']},
             modalities=info['modalities'], feature_dims=dims,
             data_root=data_root, metainfo=metainfo, **kwargs)
+        #: True labels of an unlabelled list that still has its label column
+        #: (a held-out half of a labelled set): used only to log the
+        #: precision of pseudo-labels, never for training.
+        self.hidden_labels = None if self.labelled else self._hidden_labels()
+
+    def _hidden_labels(self) -> Optional[np.ndarray]:
+        with open(self.ann_file, newline='', encoding='utf-8-sig') as f:
+            header = next(csv.reader(f), [])
+        if self.label_column not in [c.strip() for c in header]:
+            return None
+        truth = dict(read_label_csv(self.ann_file, self.classes, True,
+                                    self.label_column))
+        return np.array([truth[n] for n in self.clip_names()],
+                        dtype=np.int64)
 
 
 AUTO = 'auto'

@@ -1,6 +1,7 @@
 """PseudoLabelHook inside real Runner runs: what the model trains on, the
 side table in checkpoints, resume equivalence and bad input."""
 import os.path as osp
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -154,3 +155,91 @@ def test_wrong_train_dataset_type_is_an_error(tmp_path, tiny_demo_root):
     proc = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')],
                     check=False)
     assert proc.returncode != 0 and 'SemiSupervisedDataset' in proc.stderr
+
+
+class _EmptyTable:
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class _FakeRunner:
+    def __init__(self, max_epochs=10):
+        import logging
+        self.epoch, self.max_epochs, self.hooks = 0, max_epochs, []
+        self.logger = logging.getLogger('test_pseudo_label_start')
+        self.train_dataloader = None
+
+
+def test_start_on_plateau_waits_for_validation_to_stall():
+    from mer_toolbox.engine.hooks import PseudoLabelHook
+    hook = PseudoLabelHook(start_on_plateau=2)
+    runner = _FakeRunner()
+    hook.before_run(runner)
+    assert hook.state['start'] is None
+    for epoch, waf in enumerate([50.0, 55.0, 54.0, 55.0]):
+        runner.epoch = epoch
+        hook.after_val_epoch(runner, {'emotion/waf': waf})
+    # best 55 at epoch 1, then two validations without improvement
+    assert hook.state == dict(start=4, best=55.0, stalled=2)
+    # a resumed run continues from the saved decision
+    ckpt = {}
+    hook.dataset = SimpleNamespace(table=_EmptyTable())
+    hook.before_save_checkpoint(runner, ckpt)
+    fresh = PseudoLabelHook(start_on_plateau=2)
+    fresh.dataset = SimpleNamespace(table=_EmptyTable())
+    runner._resume = True
+    fresh.after_load_checkpoint(runner, ckpt)
+    assert fresh.state == hook.state
+    with pytest.raises(KeyError, match='monitors'):
+        PseudoLabelHook(start_on_plateau=1, monitor='emotion/uar') \
+            .after_val_epoch(runner, {'emotion/waf': 1.0})
+
+
+def test_warmup_ratio_starts_after_a_fraction_of_the_schedule():
+    from mer_toolbox.engine.hooks import PseudoLabelHook
+    hook = PseudoLabelHook(cold_start=7, warmup_ratio=0.25)
+    hook.before_train(_FakeRunner(max_epochs=10))
+    assert hook.state['start'] == 3  # ceil(0.25 * 10), not cold_start
+    with pytest.raises(ValueError, match='warmup_ratio'):
+        PseudoLabelHook(warmup_ratio=1.5)
+    with pytest.raises(ValueError, match='threshold_mode'):
+        PseudoLabelHook(threshold_mode='adaptive')
+
+
+def test_adaptive_ema_rounds_select_clips(tmp_path, tiny_demo_root):
+    """FreeMatch thresholds scored by the EMA model: clips are selected in
+    the first round (a fixed 0.9 bar selects none this early)."""
+    hooks = """
+custom_hooks = [dict(type='FeatureNormHook'), dict(type='EpochSeedHook'),
+                dict(type='EMAHook', momentum=0.01),
+                dict(type='PseudoLabelHook', warmup_ratio=0.5,
+                     threshold_mode='freematch', use_ema=True,
+                     class_balanced_ratio=0.5)]
+"""
+    cfg = write_tiny_config(str(tmp_path / 'c.py'), tiny_demo_root,
+                            extra=hooks, max_epochs=2)
+    run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w'),
+              '--no-test'])
+    import json
+    rounds = [json.loads(line) for line in
+              open(osp.join(tmp_path, 'w', 'pseudo_labels.jsonl'))]
+    assert [r['epoch'] for r in rounds] == [1, 2]
+    assert rounds[0]['selected'] > 0
+    assert max(rounds[0]['thresholds'].values()) < 0.9
+
+
+def test_use_ema_without_ema_hook_fails_before_training(tmp_path,
+                                                        tiny_demo_root):
+    hooks = """
+custom_hooks = [dict(type='FeatureNormHook'),
+                dict(type='PseudoLabelHook', use_ema=True)]
+"""
+    cfg = write_tiny_config(str(tmp_path / 'c.py'), tiny_demo_root,
+                            extra=hooks, max_epochs=1)
+    proc = run_tool(['tools/train.py', cfg, '--work-dir',
+                     str(tmp_path / 'w'), '--no-test'], check=False)
+    assert proc.returncode != 0
+    assert "needs dict(type='EMAHook')" in proc.stderr

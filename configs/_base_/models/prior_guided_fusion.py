@@ -1,8 +1,8 @@
-# Stage 2 of arXiv 2508.03722: the stage-1 network of attention_fusion.py
+# Stage 2 of arXiv 2508.03722: the stage-1 network of concat_fusion.py
 # (same submodule names, so a stage-1 checkpoint fills it) plus the prior
 # branch of eqs. 10-11. Only the prior branch trains; see
 # mer_toolbox/models/classifiers/prior_guided_classifier.py and docs/stage2.md.
-_base_ = ['attention_fusion.py']
+_base_ = ['concat_fusion.py']
 
 model = dict(
     type='PriorGuidedEmotionClassifier',

@@ -54,12 +54,17 @@ class FeatureNormHook(Hook):
 
     Being the first hook that sees both the model and the training data, it
     also checks that they agree: every model modality is served, and the
-    head's ``num_classes`` equals the data's class list.
+    head's ``num_classes`` equals the data's class list; and it hands the
+    training class counts to class-aware losses (``ClassCountHook``'s job, so
+    recipes with input standardisation need no second hook), on every run,
+    resumed ones included.
     """
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
+        from .class_count_hook import feed_class_counts  # imports this module
+        feed_class_counts(runner)
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         datasets = list(labelled_feature_datasets(

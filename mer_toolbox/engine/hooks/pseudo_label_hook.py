@@ -208,6 +208,9 @@ class PseudoLabelHook(Hook):
                             'SemiSupervisedDataset (labelled + unlabelled)')
         if self.use_ema:
             self.ema_hook(runner)  # fail now, not after the warm-up
+
+    def before_train(self, runner) -> None:
+        # after a resume (the saved decision is kept) and only when training
         if self.state['start'] is None and self.start_on_plateau is None:
             self.state['start'] = self.cold_start
             if self.warmup_ratio is not None:

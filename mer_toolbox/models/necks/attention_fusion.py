@@ -54,26 +54,41 @@ class AttentionFusionNeck(nn.Module):
 
 @FUSION_NECKS.register_module()
 class ConcatFusionNeck(nn.Module):
-    """Concatenate the modality embeddings and mix them with an MLP.
+    """Concatenate the modality embeddings, optionally mixing them with an MLP.
+
+    Plain concatenation (``mix=False``) keeps every modality's embedding
+    intact for the head: with the per-modality encoders in front it is an
+    early-late hybrid whose head weighs each modality's evidence itself. On
+    the real dev sets it generalised better than the attention-weighted sum,
+    which makes one modality's embedding stand in for the others (see
+    docs/benchmarks.md).
 
     Args:
         modalities: concatenation order.
         in_dim: embedding size ``H`` of every modality.
-        out_dim: fused size (default ``in_dim``).
-        dropout: dropout after the activation.
+        out_dim: fused size when mixing (default ``in_dim``).
+        dropout: dropout after the mixing activation.
+        mix: apply ``Linear(M * H, out_dim) + ReLU + Dropout`` (default);
+            ``False`` returns the concatenation itself (``out_dim = M * H``).
     """
 
     def __init__(self, modalities: Sequence[str], in_dim: int,
-                 out_dim: Optional[int] = None, dropout: float = 0.0) -> None:
+                 out_dim: Optional[int] = None, dropout: float = 0.0,
+                 mix: bool = True) -> None:
         super().__init__()
         self.modalities = list(modalities)
-        self.out_dim = out_dim or in_dim
+        if not mix and out_dim is not None:
+            raise ValueError('out_dim applies only with mix=True (plain '
+                             'concatenation has M * in_dim features)')
+        self.out_dim = (out_dim or in_dim) if mix else \
+            len(self.modalities) * in_dim
         self.mlp = nn.Sequential(
             nn.Linear(len(self.modalities) * in_dim, self.out_dim),
-            nn.ReLU(inplace=True), nn.Dropout(dropout))
+            nn.ReLU(inplace=True), nn.Dropout(dropout)) if mix else \
+            nn.Identity()
 
     def forward(self, feats: Dict[str, torch.Tensor], present: torch.Tensor,
                 data_samples: Optional[list] = None) -> dict:
         z = torch.stack([feats[m] for m in self.modalities], 1)  # (B, M, H)
-        z = z * present.unsqueeze(-1).to(z.dtype)
-        return dict(fused=self.mlp(z.flatten(1)), weights=None)
+        z = z * present.unsqueeze(-1).to(z.dtype)  # absent -> zero block
+        return dict(fused=self.mlp(z.flatten(1)), weights=None)  # (B, out_dim)

@@ -109,3 +109,21 @@ def test_standardiser_makes_inputs_zero_mean(tiny_demo_root):
     z = model.input_norms['audio'](x)
     assert z.mean(0).abs().max() < 1e-3
     np.testing.assert_allclose(z.std(0, unbiased=False).numpy(), 1, atol=1e-3)
+
+
+def test_plain_concatenation_keeps_each_modality_block():
+    """ConcatFusionNeck(mix=False): the fused vector is the embeddings side
+    by side, a masked modality's block exactly zero."""
+    from mer_toolbox.registry import FUSION_NECKS
+    neck = FUSION_NECKS.build(dict(type='ConcatFusionNeck', mix=False,
+                                   modalities=['video', 'audio'], in_dim=4))
+    assert neck.out_dim == 8
+    z = dict(video=torch.randn(3, 4), audio=torch.randn(3, 4))
+    present = torch.tensor([[True, True], [True, False], [False, True]])
+    fused = neck(z, present)['fused']  # (3, 8)
+    torch.testing.assert_close(fused[0], torch.cat([z['video'][0],
+                                                    z['audio'][0]]))
+    assert (fused[1, 4:] == 0).all() and (fused[2, :4] == 0).all()
+    with pytest.raises(ValueError, match='out_dim applies only'):
+        FUSION_NECKS.build(dict(type='ConcatFusionNeck', mix=False,
+                                out_dim=5, modalities=['video'], in_dim=4))
