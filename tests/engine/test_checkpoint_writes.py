@@ -84,3 +84,12 @@ def test_disk_full_while_training_names_the_file_and_leaves_no_torn_best(
     assert not glob.glob(str(work / '.tmp-*'))
     # stage 2 pointed at this work dir gets the intact last checkpoint
     assert resolve_checkpoint(str(work)) == str(work / 'epoch_1.pth')
+
+
+def test_best_pth_names_the_best_checkpoint_after_training(one_epoch):
+    _, _, work = one_epoch
+    best = work / 'best.pth'
+    assert best.is_symlink()
+    assert os.readlink(best) == 'best_emotion_waf_epoch_1.pth'  # relative
+    assert resolve_checkpoint(str(work)) == str(best)
+    assert load_checkpoint_file(str(best))['meta']['epoch'] == 1

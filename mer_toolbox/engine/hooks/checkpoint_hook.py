@@ -1,5 +1,8 @@
-"""MMEngine's CheckpointHook with a work dir that can move."""
+"""MMEngine's CheckpointHook with a work dir that can move and a stable
+name for the best checkpoint."""
+import os
 import os.path as osp
+import shutil
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
@@ -7,7 +10,8 @@ from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 from ...registry import HOOKS
 from ...utils.fileio import write_bytes_atomic
 from .. import atomic_backend  # noqa: F401  (checkpoint files: all-or-nothing)
-from ..stage_checkpoint import LAST_CHECKPOINT, read_last_checkpoint
+from ..stage_checkpoint import (BEST_CHECKPOINT, LAST_CHECKPOINT,
+                                read_last_checkpoint)
 
 
 @HOOKS.register_module(name='CheckpointHook')
@@ -24,7 +28,12 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
       dir* (MMEngine writes an absolute path), written atomically;
     * ``before_run`` of a ``resume=True`` run without ``load_from`` resolves
       that name inside the current work dir, so a moved or copied work dir
-      resumes (an older absolute path falls back to its file name there).
+      resumes (an older absolute path falls back to its file name there);
+    * with ``save_best``, ``best.pth`` next to the best checkpoint always
+      names it (a relative symlink, a copy where links are not allowed),
+      replaced atomically whenever the best changes, so docs, stage 2 and
+      ``tools/test.py CONFIG best`` never spell ``best_<metric>_epoch_N.pth``.
+      With several ``save_best`` keys it follows the first one.
     """
 
     def before_run(self, runner) -> None:
@@ -42,3 +51,36 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
             name = self.last_ckpt  # out_dir outside the work dir
         write_bytes_atomic(osp.join(runner.work_dir, LAST_CHECKPOINT),
                            name.encode('utf-8'))
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        before = self._best_path()
+        super()._save_best_checkpoint(runner, metrics)
+        best = self._best_path()
+        if best and best != before and is_main_process():
+            link_best_checkpoint(best)
+
+    def _best_path(self):
+        if len(getattr(self, 'key_indicators', [])) > 1:
+            return self.best_ckpt_path_dict.get(self.key_indicators[0])
+        return getattr(self, 'best_ckpt_path', None)
+
+
+def link_best_checkpoint(best: str) -> str:
+    """Point ``best.pth`` (next to ``best``) at ``best``; return its path.
+
+    The link is made under a temporary name and renamed over the old one
+    once the new best file is complete, so ``best.pth`` never names a
+    half-written file. A file system without symlinks gets an (atomically
+    renamed) copy.
+    """
+    folder = osp.dirname(osp.abspath(best))
+    link = osp.join(folder, BEST_CHECKPOINT)
+    tmp = osp.join(folder, f'.tmp-{os.getpid()}-{BEST_CHECKPOINT}')
+    if osp.lexists(tmp):
+        os.remove(tmp)
+    try:
+        os.symlink(osp.basename(best), tmp)
+    except OSError:
+        shutil.copyfile(best, tmp)
+    os.replace(tmp, link)
+    return link
