@@ -27,10 +27,13 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 SCOPE = 'mer_toolbox'
@@ -93,6 +96,12 @@ EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'evaluation')
 HOOKS = _child('hook', MMENGINE_HOOKS, 'engine')
 LOOPS = _child('loop', MMENGINE_LOOPS, 'engine')
 OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'engine')
+# No optimizers or initialisers of our own: these children exist so that
+# MMEngine finds a 'mer_toolbox' scope when it builds them (it warns
+# "Failed to search registry with scope" otherwise) and falls back to its own.
+OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'engine')
+WEIGHT_INITIALIZERS = _child('weight initializer',
+                             MMENGINE_WEIGHT_INITIALIZERS, 'models')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                     'engine')

@@ -44,11 +44,8 @@ def main(argv=None) -> dict:
                                              register_all_modules,
                                              setup_launcher)
     register_all_modules()
-    from mmengine.runner import Runner
-
-    from mer_toolbox.engine import trust_checkpoints
+    from mer_toolbox.engine import build_runner
     from mer_toolbox.engine.reports import dump_test_reports
-    trust_checkpoints(args.trust_checkpoint)
     from mer_toolbox.engine.stage_checkpoint import \
         resolve_checkpoint_argument
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
@@ -62,7 +59,7 @@ def main(argv=None) -> dict:
         cfg.work_dir = osp.join(cfg.work_dir, 'test')
     cfg.load_from, cfg.resume = None, False
     setup_launcher(args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.trust_checkpoint)
     # strict: a checkpoint that does not fit the model is an error, not a
     # warning followed by a test of half-random weights.
     runner.logger.info(f'testing {checkpoint}')

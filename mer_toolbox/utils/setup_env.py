@@ -9,11 +9,11 @@ from mmengine.config import Config
 
 
 def register_all_modules() -> None:
-    """Import every subpackage that registers components or loaders.
+    """Import every subpackage that registers components.
 
-    Registries import lazily by themselves; the checkpoint loader for local
-    files must be in place before the Runner loads anything, so tools call
-    this first.
+    Registries import lazily by themselves; importing up front makes a
+    broken plugin or optional dependency fail before the Runner starts. The
+    checkpoint loader is registered by ``mer_toolbox.engine.build_runner``.
     """
     import mer_toolbox.datasets  # noqa: F401
     import mer_toolbox.engine  # noqa: F401

@@ -119,3 +119,37 @@ def test_required_keys_exclude_only_the_prior_branch():
     assert keys['input_norms.video.mean'] == (DEMO_FEATURE_DIMS['video'],)
     assert isinstance(model.state_dict()['prior_default.video'],
                       torch.Tensor)
+
+
+def test_missing_keys_warning_becomes_one_line_on_what_starts_fresh(
+        monkeypatch):
+    from mmengine.logging import MMLogger, print_log
+
+    from mer_toolbox.engine.hooks import stage_one_checkpoint_hook as module
+    logged, seen = [], []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    logger = MMLogger.get_instance('stage2_keys_test')
+
+    class Collect:
+        level = 0
+
+        def handle(self, record):
+            seen.append(record.getMessage())
+    monkeypatch.setattr(logger, 'handlers', [Collect()])
+    hook = HOOKS.build(dict(type='StageOneCheckpointHook'))
+    runner = fake_runner(stage2_model(), has_loaded=True)
+    hook.after_load_checkpoint(runner, dict(state_dict=stage1_state()))
+    assert 'new in this stage, starting fresh: prior_default (3 tensors)' \
+        in logged[-1] and 'prior_neck' in logged[-1]
+    assert 'not used here: contrastive_proj' in logged[-1]
+    # MMEngine's key-by-key warning right after is dropped, once
+    print_log('The model and loaded state dict do not match exactly\n'
+              'missing keys in source state_dict: prior_neck.x',
+              logger='stage2_keys_test')
+    print_log('The model and loaded state dict do not match exactly',
+              logger='stage2_keys_test')
+    hook.before_train(runner)
+    assert [m for m in seen if m.startswith('The model')] == [
+        'The model and loaded state dict do not match exactly']
+    assert not logger.filters

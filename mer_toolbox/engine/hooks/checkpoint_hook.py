@@ -9,6 +9,7 @@ from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 
 from ...registry import HOOKS
 from ...utils.fileio import write_bytes_atomic
+from ...utils.log_filters import muted_messages
 from .. import atomic_backend  # noqa: F401  (checkpoint files: all-or-nothing)
 from ..stage_checkpoint import (BEST_CHECKPOINT, LAST_CHECKPOINT,
                                 read_last_checkpoint)
@@ -33,8 +34,20 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
       names it (a relative symlink, a copy where links are not allowed),
       replaced atomically whenever the best changes, so docs, stage 2 and
       ``tools/test.py CONFIG best`` never spell ``best_<metric>_epoch_N.pth``.
-      With several ``save_best`` keys it follows the first one.
+      With several ``save_best`` keys it follows the first one;
+    * MMEngine builds a deprecated ``FileClient`` it never uses when
+      ``file_client_args`` is unset, warning about it on every run; that
+      warning is dropped then (kept when you do pass ``file_client_args``).
     """
+
+    _UNUSED_CLIENT_WARNINGS = ('"FileClient" will be deprecated',
+                               '"HardDiskBackend" is the alias')
+
+    def before_train(self, runner) -> None:
+        if self.file_client_args is not None:
+            return super().before_train(runner)
+        with muted_messages(*self._UNUSED_CLIENT_WARNINGS):
+            super().before_train(runner)
 
     def before_run(self, runner) -> None:
         super().before_run(runner)

@@ -2,10 +2,11 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
 from ...registry import HOOKS
+from ...utils.log_filters import DropMessages
 from ..stage_checkpoint import STAGE1_HINT, resolve_checkpoint
 
 
@@ -22,7 +23,10 @@ class StageOneCheckpointHook(Hook):
       naming the path and how to make it, when there is none;
     * ``after_load_checkpoint`` checks that the checkpoint has every key the
       model reports in ``checkpoint_required_keys()`` (the stage-1 network)
-      with the same shape, listing what is missing or mismatched;
+      with the same shape, listing what is missing or mismatched; when it
+      does, MMEngine's long ``missing keys`` warning (the new branch's
+      tensors, absent by design) is replaced by one line naming the parts
+      that start fresh;
     * ``before_train`` fails if nothing was loaded at all (no ``load_from``
       and nothing to resume).
 
@@ -73,14 +77,39 @@ class StageOneCheckpointHook(Hook):
                 '(was it trained with another config? the stage-2 model\'s '
                 'modalities, feature_dims, encoders, neck and head must '
                 'match stage 1): ' + ' | '.join(lines))
+        model_keys = set(model.state_dict())
+        fresh = _parts([k for k in model_keys if k not in state])
+        unused = _parts([k for k in state if k not in model_keys])
+        if fresh or unused:
+            # Both are by design once the stage-1 part fits: MMEngine's
+            # key-by-key warning that follows is replaced by one line.
+            self._muted = DropMessages(
+                ['The model and loaded state dict do not match exactly'],
+                once=True)
+            MMLogger.get_current_instance().addFilter(self._muted)
         print_log(f'StageOneCheckpointHook: all {len(required)} stage-1 '
-                  'tensors found with matching shapes (keys the checkpoint '
-                  'lacks belong to the new branch and start fresh)',
-                  logger='current')
+                  'tensors loaded with matching shapes'
+                  + (f'; new in this stage, starting fresh: {fresh}'
+                     if fresh else '')
+                  + (f'; in the checkpoint, not used here: {unused}'
+                     if unused else ''), logger='current')
 
     def before_train(self, runner) -> None:
+        muted = getattr(self, '_muted', None)
+        if muted is not None:
+            MMLogger.get_current_instance().removeFilter(muted)
+            self._muted = None
         if self.require and not getattr(runner, '_has_loaded', True):
             raise RuntimeError(
                 'stage 2 started without stage-1 weights: load_from is None '
                 'and there was nothing to resume in '
                 f'{runner.work_dir}. ' + self.hint)
+
+
+def _parts(keys) -> str:
+    """``'prior_neck (12 tensors), prior_projs (9 tensors)'``."""
+    counts = {}
+    for key in keys:
+        counts[key.split('.')[0]] = counts.get(key.split('.')[0], 0) + 1
+    return ', '.join(f'{part} ({n} tensors)'
+                     for part, n in sorted(counts.items()))
