@@ -3,6 +3,7 @@ name for the best checkpoint."""
 import os
 import os.path as osp
 import shutil
+from contextlib import nullcontext
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
@@ -36,17 +37,19 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
       ``tools/test.py CONFIG best`` never spell ``best_<metric>_epoch_N.pth``.
       With several ``save_best`` keys it follows the first one;
     * MMEngine builds a deprecated ``FileClient`` it never uses when
-      ``file_client_args`` is unset, warning about it on every run; that
-      warning is dropped then (kept when you do pass ``file_client_args``).
+      ``file_client_args`` is unset (before training and in every save),
+      warning about it on every run; that warning is dropped then (kept
+      when you do pass ``file_client_args``).
     """
 
-    _UNUSED_CLIENT_WARNINGS = ('"FileClient" will be deprecated',
-                               '"HardDiskBackend" is the alias')
+    def _unused_client_muted(self):
+        if self.file_client_args is not None:
+            return nullcontext()
+        return muted_messages('"FileClient" will be deprecated',
+                              '"HardDiskBackend" is the alias')
 
     def before_train(self, runner) -> None:
-        if self.file_client_args is not None:
-            return super().before_train(runner)
-        with muted_messages(*self._UNUSED_CLIENT_WARNINGS):
+        with self._unused_client_muted():
             super().before_train(runner)
 
     def before_run(self, runner) -> None:
@@ -56,7 +59,8 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
             runner._load_from = read_last_checkpoint(runner.work_dir)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        super()._save_checkpoint_with_step(runner, step, meta)
+        with self._unused_client_muted():
+            super()._save_checkpoint_with_step(runner, step, meta)
         if not is_main_process() or self.last_ckpt is None:
             return
         name = osp.relpath(self.last_ckpt, runner.work_dir)
@@ -67,7 +71,8 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         before = self._best_path()
-        super()._save_best_checkpoint(runner, metrics)
+        with self._unused_client_muted():
+            super()._save_best_checkpoint(runner, metrics)
         best = self._best_path()
         if best and best != before and is_main_process():
             link_best_checkpoint(best)
