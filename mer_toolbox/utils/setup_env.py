@@ -2,6 +2,7 @@
 import difflib
 import os
 import os.path as osp
+import sys
 from typing import Iterable, Optional
 
 import torch
@@ -75,6 +76,19 @@ def check_config_values(cfg: Config, path: str = 'config') -> None:
                           path)
 
 
+def add_config_dir_to_path(path: str) -> None:
+    """Let ``custom_imports`` find plugin modules next to the config.
+
+    MMEngine imports ``custom_imports`` with a plain ``import``, so a plugin
+    outside the package needs its folder on ``sys.path``. The config's own
+    folder is appended (after everything installed, so it never shadows a
+    real package); a plugin elsewhere still needs ``PYTHONPATH``.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
@@ -82,6 +96,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     fields from a feature folder and pick the work dir."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
+    add_config_dir_to_path(path)
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
