@@ -12,7 +12,7 @@ Every registry here raises on an unknown ``type=`` with the registry's name and
 the closest registered names (MMEngine's own message names neither).
 """
 import difflib
-from typing import Optional, Type
+from typing import Any
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -40,14 +40,29 @@ SCOPE = 'mer_toolbox'
 
 
 class MerRegistry(Registry):
-    """A :class:`mmengine.registry.Registry` whose lookups fail loudly.
+    """A :class:`mmengine.registry.Registry` whose builds fail loudly.
 
-    ``get`` raises ``KeyError`` naming the registry and up to five close names
-    instead of returning ``None`` (MMEngine then reports neither).
+    ``get`` keeps MMEngine's contract (the class, or ``None``; so ``name in
+    REGISTRY`` is a plain membership test). ``build`` of an unknown ``type``
+    raises ``KeyError`` naming the registry and up to five close names
+    (MMEngine's own message names neither).
     """
 
-    def get(self, key: str) -> Optional[Type]:
-        obj = super().get(key)
+    def build(self, cfg: dict, *args, **kwargs) -> Any:
+        obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+        if isinstance(obj_type, str):
+            # the registry MMEngine's build_from_cfg will search
+            with self.switch_scope_and_registry(
+                    cfg.get('_scope_')) as registry:
+                found = registry.get(obj_type)
+            if found is None:
+                raise KeyError(self._unknown_message(obj_type))
+        return super().build(cfg, *args, **kwargs)
+
+    def get_or_raise(self, key: str) -> Any:
+        """``get`` that raises the helpful ``KeyError`` instead of returning
+        ``None`` (for callers that check a type before building)."""
+        obj = self.get(key)
         if obj is None:
             raise KeyError(self._unknown_message(key))
         return obj

@@ -31,6 +31,8 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
     * ``before_run`` of a ``resume=True`` run without ``load_from`` resolves
       that name inside the current work dir, so a moved or copied work dir
       resumes (an older absolute path falls back to its file name there);
+      the best checkpoint's path is relocated the same way, so a resumed
+      copy never deletes the original folder's best file;
     * with ``save_best``, ``best.pth`` next to the best checkpoint always
       names it (a relative symlink, a copy where links are not allowed),
       replaced atomically whenever the best changes, so docs, stage 2 and
@@ -51,6 +53,21 @@ class RelocatableCheckpointHook(MMEngineCheckpointHook):
     def before_train(self, runner) -> None:
         with self._unused_client_muted():
             super().before_train(runner)
+        # A resumed run restores the best checkpoint's path as the earlier
+        # run saved it; in a moved or copied work dir that is the *old*
+        # folder, whose file MMEngine would delete when the best improves.
+        if getattr(self, 'best_ckpt_path', None):
+            self.best_ckpt_path = self._relocated(self.best_ckpt_path)
+            runner.message_hub.update_info('best_ckpt', self.best_ckpt_path)
+        for key, path in getattr(self, 'best_ckpt_path_dict', {}).items():
+            if path:
+                self.best_ckpt_path_dict[key] = self._relocated(path)
+                runner.message_hub.update_info(f'best_ckpt_{key}',
+                                               self.best_ckpt_path_dict[key])
+
+    def _relocated(self, path: str) -> str:
+        here = osp.join(self.out_dir, osp.basename(path))
+        return here if osp.isfile(here) else path
 
     def before_run(self, runner) -> None:
         super().before_run(runner)
