@@ -1,6 +1,5 @@
 """A prior generator plugin, registered through custom_imports, runs through
 tools/generate_priors.py unchanged."""
-import os
 import os.path as osp
 import subprocess
 import sys

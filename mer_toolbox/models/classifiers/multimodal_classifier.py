@@ -200,8 +200,8 @@ class MultimodalEmotionClassifier(BaseModel):
                     raise KeyError(
                         f'{type(loss).__name__} returns loss keys {clash} '
                         'that another loss (head or aux_losses) already '
-                        'uses; give each aux loss its own key names (e.g. '
-                        "BDCL's loss_prefix)")
+                        'uses; give each aux loss its own key names (a '
+                        'second BDCL: a subclass with another loss_prefix)')
                 losses.update(terms)
         return losses
 
