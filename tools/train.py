@@ -12,11 +12,8 @@ std table is printed and written to ``<work_dir>/seeds_summary.{md,csv}``.
 import argparse
 import copy
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:

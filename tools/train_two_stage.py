@@ -28,7 +28,6 @@ import sys
 from typing import List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DONE_FILE = 'stage_done.json'
 
