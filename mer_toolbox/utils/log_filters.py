@@ -11,22 +11,14 @@ class DropMessages(logging.Filter):
 
     Args:
         prefixes: message beginnings to drop.
-        once: drop only the first matching record, then let all through.
     """
 
-    def __init__(self, prefixes: Sequence[str], once: bool = False) -> None:
+    def __init__(self, prefixes: Sequence[str]) -> None:
         super().__init__()
         self.prefixes = tuple(prefixes)
-        self.once = once
-        self.dropped = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.once and self.dropped:
-            return True
-        if record.getMessage().startswith(self.prefixes):
-            self.dropped += 1
-            return False
-        return True
+        return not record.getMessage().startswith(self.prefixes)
 
 
 @contextmanager

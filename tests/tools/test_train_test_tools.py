@@ -33,6 +33,22 @@ def test_train_writes_checkpoints_and_logs_metrics(trained):
         assert json.load(f)['num_labelled'] == 90
 
 
+def test_console_is_short_and_quiet_and_the_log_file_keeps_it_all(trained):
+    log = trained['log']
+    before_training = log.split('Epoch(train)')[0]
+    assert len(before_training.splitlines()) < 15  # MMEngine prints ~270
+    for noise in ('System environment', 'Config:', 'Hooks will be executed',
+                  'Failed to search registry', '"FileClient" will be',
+                  '"HardDiskBackend"', 'Loads checkpoint by'):
+        assert noise not in log, noise
+    log_file = log.split('environment, config and hook order: ')[1].split(
+        '\n')[0].strip()
+    with open(log_file, encoding='utf-8') as f:
+        full = f.read()
+    for kept in ('System environment', 'Config:', 'Hooks will be executed'):
+        assert kept in full, kept
+
+
 def test_test_tool_reports_metrics_and_writes_submission(trained):
     out = osp.join(trained['tmp'], 'pred.csv')
     # the config's work dir is the training run's: 'best' is its best.pth,

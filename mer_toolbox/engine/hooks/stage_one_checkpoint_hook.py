@@ -2,11 +2,10 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ...registry import HOOKS
-from ...utils.log_filters import DropMessages
 from ..stage_checkpoint import STAGE1_HINT, resolve_checkpoint
 
 
@@ -24,9 +23,9 @@ class StageOneCheckpointHook(Hook):
     * ``after_load_checkpoint`` checks that the checkpoint has every key the
       model reports in ``checkpoint_required_keys()`` (the stage-1 network)
       with the same shape, listing what is missing or mismatched; when it
-      does, MMEngine's long ``missing keys`` warning (the new branch's
-      tensors, absent by design) is replaced by one line naming the parts
-      that start fresh;
+      does, the tensors of the new branch (absent by design) keep their
+      initial values and stage-1-only ones are dropped, so MMEngine's long
+      ``missing keys`` warning gives way to one line naming those parts;
     * ``before_train`` fails if nothing was loaded at all (no ``load_from``
       and nothing to resume).
 
@@ -77,28 +76,26 @@ class StageOneCheckpointHook(Hook):
                 '(was it trained with another config? the stage-2 model\'s '
                 'modalities, feature_dims, encoders, neck and head must '
                 'match stage 1): ' + ' | '.join(lines))
-        model_keys = set(model.state_dict())
-        fresh = _parts([k for k in model_keys if k not in state])
-        unused = _parts([k for k in state if k not in model_keys])
+        own = model.state_dict()
+        fresh = [k for k in own if k not in state]
+        unused = [k for k in state if k not in own]
         if fresh or unused:
-            # Both are by design once the stage-1 part fits: MMEngine's
-            # key-by-key warning that follows is replaced by one line.
-            self._muted = DropMessages(
-                ['The model and loaded state dict do not match exactly'],
-                once=True)
-            MMLogger.get_current_instance().addFilter(self._muted)
+            # Both are by design once the stage-1 part fits. The new branch
+            # keeps its own initial values and stage-1-only tensors (BDCL's
+            # projection) are dropped, so MMEngine's non-strict load has
+            # nothing to list key by key; one line below says it instead.
+            for key in unused:
+                del state[key]
+            state.update({k: own[k].detach().clone() for k in fresh})
+            checkpoint['state_dict'] = state
         print_log(f'StageOneCheckpointHook: all {len(required)} stage-1 '
                   'tensors loaded with matching shapes'
-                  + (f'; new in this stage, starting fresh: {fresh}'
+                  + (f'; new in this stage, starting fresh: {_parts(fresh)}'
                      if fresh else '')
-                  + (f'; in the checkpoint, not used here: {unused}'
+                  + (f'; in the checkpoint, not used here: {_parts(unused)}'
                      if unused else ''), logger='current')
 
     def before_train(self, runner) -> None:
-        muted = getattr(self, '_muted', None)
-        if muted is not None:
-            MMLogger.get_current_instance().removeFilter(muted)
-            self._muted = None
         if self.require and not getattr(runner, '_has_loaded', True):
             raise RuntimeError(
                 'stage 2 started without stage-1 weights: load_from is None '
