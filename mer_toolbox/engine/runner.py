@@ -1,6 +1,8 @@
 """The Runner the tools build: the safe checkpoint loader registered
 explicitly, MMEngine's long start-up listings kept in the log file."""
 import logging
+import sys
+from contextlib import redirect_stdout
 
 from mmengine.config import Config
 from mmengine.logging import MMLogger
@@ -23,7 +25,8 @@ FILE_ONLY_MESSAGES = (
 
 class MERRunner(Runner):
     """MMEngine's ``Runner`` whose console leaves out :data:`FILE_ONLY_MESSAGES`
-    (the log file keeps them, and the console says where it is)."""
+    (the log file keeps them, and the console says where it is) and
+    MMEngine's printed "Loads checkpoint by ... backend" line."""
 
     def build_logger(self, log_level='INFO', log_file=None,
                      **kwargs) -> MMLogger:
@@ -38,6 +41,35 @@ class MERRunner(Runner):
         if consoles and files:
             logger.info(f'environment, config and hook order: {files[0]}')
         return logger
+
+    def load_checkpoint(self, filename: str, *args, **kwargs) -> dict:
+        with redirect_stdout(_StdoutWithout(sys.stdout,
+                                            'Loads checkpoint by ')):
+            return super().load_checkpoint(filename, *args, **kwargs)
+
+
+class _StdoutWithout:
+    """``sys.stdout`` minus the lines that start with ``prefix``.
+
+    MMEngine *prints* (no logger) "Loads checkpoint by <loader> backend from
+    path: ..." whenever the Runner loads a checkpoint; the Runner's own log
+    line "Load checkpoint from ..." already says it.
+    """
+
+    def __init__(self, stream, prefix: str) -> None:
+        self._stream, self._prefix, self._in_dropped = stream, prefix, False
+
+    def write(self, text: str) -> int:
+        # print() writes the message, then its end ('\n') separately
+        if text.startswith(self._prefix) or (self._in_dropped
+                                             and text == '\n'):
+            self._in_dropped = text != '\n'
+            return len(text)
+        self._in_dropped = False
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def build_runner(cfg: Config, trust_checkpoint: bool = False) -> Runner:

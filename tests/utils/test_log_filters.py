@@ -32,3 +32,4 @@ def test_muted_messages_drops_only_matching_records_inside_the_block():
     assert collect.messages == [
         'a real warning', '"FileClient" will be deprecated in future, again.']
     assert not logger.filters
+
