@@ -26,6 +26,7 @@ extras = {
     'openai': read_requirements('openai.txt'),
     'sweep': read_requirements('sweep.txt'),
     'tests': read_requirements('tests.txt'),
+    'docs': read_requirements('docs.txt'),  # mkdocs: builds the site
 }
 extras['all'] = sorted({r for name in ('media', 'faces', 'gemini', 'openai', 'sweep')
                         for r in extras[name]})

@@ -12,7 +12,7 @@ Every registry here raises on an unknown ``type=`` with the registry's name and
 the closest registered names (MMEngine's own message names neither).
 """
 import difflib
-from typing import Optional, Type
+from typing import Any
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -27,24 +27,42 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 SCOPE = 'mer_toolbox'
 
 
 class MerRegistry(Registry):
-    """A :class:`mmengine.registry.Registry` whose lookups fail loudly.
+    """A :class:`mmengine.registry.Registry` whose builds fail loudly.
 
-    ``get`` raises ``KeyError`` naming the registry and up to five close names
-    instead of returning ``None`` (MMEngine then reports neither).
+    ``get`` keeps MMEngine's contract (the class, or ``None``; so ``name in
+    REGISTRY`` is a plain membership test). ``build`` of an unknown ``type``
+    raises ``KeyError`` naming the registry and up to five close names
+    (MMEngine's own message names neither).
     """
 
-    def get(self, key: str) -> Optional[Type]:
-        obj = super().get(key)
+    def build(self, cfg: dict, *args, **kwargs) -> Any:
+        obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+        if isinstance(obj_type, str):
+            # the registry MMEngine's build_from_cfg will search
+            with self.switch_scope_and_registry(
+                    cfg.get('_scope_')) as registry:
+                found = registry.get(obj_type)
+            if found is None:
+                raise KeyError(self._unknown_message(obj_type))
+        return super().build(cfg, *args, **kwargs)
+
+    def get_or_raise(self, key: str) -> Any:
+        """``get`` that raises the helpful ``KeyError`` instead of returning
+        ``None`` (for callers that check a type before building)."""
+        obj = self.get(key)
         if obj is None:
             raise KeyError(self._unknown_message(key))
         return obj
@@ -93,6 +111,12 @@ EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'evaluation')
 HOOKS = _child('hook', MMENGINE_HOOKS, 'engine')
 LOOPS = _child('loop', MMENGINE_LOOPS, 'engine')
 OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'engine')
+# No optimizers or initialisers of our own: these children exist so that
+# MMEngine finds a 'mer_toolbox' scope when it builds them (it warns
+# "Failed to search registry with scope" otherwise) and falls back to its own.
+OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'engine')
+WEIGHT_INITIALIZERS = _child('weight initializer',
+                             MMENGINE_WEIGHT_INITIALIZERS, 'models')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                     'engine')

@@ -19,13 +19,16 @@ how. Every case id is a row of ``docs/bad_input.md``.
 """
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, Callable
 
 import pytest
+from mmengine.config import Config
 
 import bad_input_data  # noqa: F401  (registers its cases)
 import bad_input_stores  # noqa: F401
 import bad_input_training  # noqa: F401
-from bad_input_common import CASES, REPO, Case, snapshot
+from bad_input_common import (BASE_CONFIG, CASES, REPO, Case, case,
+                              dataset_cfg, read_all, snapshot, write_store)
 from bad_input_stores import extraction, served, trained  # noqa: F401
 
 

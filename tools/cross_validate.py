@@ -22,14 +22,9 @@ Stage 2 on folds: ``--load-from-cv W1`` starts member m from stage-1 member m.
 import argparse
 import json
 import os.path as osp
-import sys
 import time
 
-TOOLS = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.dirname(TOOLS))
-sys.path.insert(0, TOOLS)
-
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
 
 def parse_only(text: str) -> dict:
@@ -87,7 +82,8 @@ def main(argv=None) -> dict:
     from mer_toolbox.engine import trust_checkpoints
     from mer_toolbox.experiments import CrossValidation
     from mer_toolbox.utils.setup_env import load_config, register_all_modules
-    from train_two_stage import run_stage
+    from train_two_stage import run_stage  # sibling script (tools/ is on
+    # sys.path when a tool runs as a script)
     register_all_modules()
     trust_checkpoints(args.trust_checkpoint)
     cfg = load_config(args.config, args.cfg_options)

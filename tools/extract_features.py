@@ -20,9 +20,7 @@ import logging
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
 logger = logging.getLogger('mer_toolbox.tools.extract_features')
 

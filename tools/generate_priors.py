@@ -29,6 +29,7 @@ from mer_toolbox.priors import (build_prior_embeddings, plan_clips,
 from mer_toolbox.priors.apikey import RedactingFilter, key_from_env
 from mer_toolbox.priors.retrying import FatalTeacherError
 from mer_toolbox.registry import PRIOR_EMBEDDERS, PRIOR_GENERATORS
+from mer_toolbox.utils.setup_env import add_config_dir_to_path
 
 logger = logging.getLogger('mer_toolbox.tools.generate_priors')
 KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'OPENAI_API_KEY')
@@ -86,8 +87,21 @@ def setup_logging(store: str, key_env=()) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def load_clips(cfg: Config, generator) -> list:
+def load_clips(cfg: Config, generator, dry_run: bool = False) -> list:
+    """The clips to ask about; a missing clip list is an error with a hint
+    (a dry run only notes it and plans no clip)."""
     if cfg.get('clips') is not None:
+        list_file = cfg.clips.get('list_file')
+        if list_file and not osp.isfile(list_file):
+            hint = (f'clip list {list_file!r} not found: point MER2024_ROOT '
+                    'at your MER2024 copy (the folder with label-disdim.csv, '
+                    'video/ and subtitle_chieng.csv, as for training) or pass '
+                    '--cfg-options clips.list_file=YOUR.csv '
+                    'clips.video_dir=YOUR_VIDEOS')
+            if dry_run:
+                print(f'note: {hint}; this dry run plans no clip')
+                return []
+            raise FileNotFoundError(hint)
         return read_clip_list(**cfg.clips)
     clips = generator.default_clips()
     if clips is None:
@@ -124,6 +138,7 @@ def dry_run(generator, clips, store: str, args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    add_config_dir_to_path(args.config)  # plugins next to the config
     cfg = Config.fromfile(args.config)  # also runs custom_imports (plugins)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -132,7 +147,8 @@ def main(argv=None) -> int:
         raise ValueError(f'{args.config}: set prior_store (or pass --store)')
     generator = PRIOR_GENERATORS.build(cfg.prior_generator)
     if args.dry_run:
-        dry_run(generator, load_clips(cfg, generator), store, args)
+        dry_run(generator, load_clips(cfg, generator, dry_run=True), store,
+                args)
         return 0
     setup_logging(store, getattr(generator, 'api_key_env', ()))
     if not args.embed_only:

@@ -20,9 +20,7 @@ import os.path as osp
 import pickle
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:

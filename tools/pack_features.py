@@ -15,9 +15,7 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mer_toolbox.datasets.feature_store import pack_npy_store  # noqa: E402
+from mer_toolbox.datasets.feature_store import pack_npy_store
 
 logger = logging.getLogger('mer_toolbox.tools.pack_features')
 

@@ -19,11 +19,7 @@ import os.path as osp
 import subprocess
 import sys
 
-TOOLS = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.dirname(TOOLS))
-sys.path.insert(0, TOOLS)
-
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,7 +76,8 @@ def _cv_objective(args):
     """Trials that are cross-validations (members via tools/train.py)."""
     from mer_toolbox.experiments import CrossValidation
     from mer_toolbox.visualization.results import summarize_run
-    from train_two_stage import run_stage
+    from train_two_stage import run_stage  # sibling script (tools/ is on
+    # sys.path when a tool runs as a script)
 
     def objective(cfg, work_dir, trial):
         import numpy as np

@@ -12,11 +12,8 @@ std table is printed and written to ``<work_dir>/seeds_summary.{md,csv}``.
 import argparse
 import copy
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,10 +70,7 @@ def train(args: argparse.Namespace) -> None:
                                              register_all_modules,
                                              setup_launcher)
     register_all_modules()
-    from mmengine.runner import Runner
-
-    from mer_toolbox.engine import trust_checkpoints
-    trust_checkpoints(args.trust_checkpoint)
+    from mer_toolbox.engine import build_runner
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     if args.amp:
@@ -86,7 +80,7 @@ def train(args: argparse.Namespace) -> None:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     setup_launcher(args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.trust_checkpoint)
     runner.train()
     if not args.no_test:
         # the result a user came for: the best checkpoint (by validation)

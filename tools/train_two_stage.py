@@ -28,7 +28,6 @@ import sys
 from typing import List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DONE_FILE = 'stage_done.json'
 
@@ -107,7 +106,8 @@ def run_stage(name: str, config: str, work_dir: str, options: List[str],
           f'{work_dir}', flush=True)
     _run(_train_command(config, work_dir, options, resume, args.nproc,
                         args.trust_checkpoint))
-    checkpoint = osp.abspath(resolve_checkpoint(
+    # the file best.pth points at now: the record names what stage 2 used
+    checkpoint = osp.realpath(resolve_checkpoint(
         work_dir, hint=f'{name} finished without saving a checkpoint'))
     with open(osp.join(work_dir, DONE_FILE), 'w', encoding='utf-8') as f:
         json.dump(dict(config=osp.abspath(config), checkpoint=checkpoint), f,

@@ -1,7 +1,6 @@
 # configs/ablations/ce_bdcl.py with every model part swapped for a plugin from
-# my_model_plugins.py (put examples/plugins on PYTHONPATH):
-#   PYTHONPATH=examples/plugins python tools/train.py \
-#       examples/plugins/my_model_config.py
+# my_model_plugins.py (found next to this config, no PYTHONPATH needed):
+#   python tools/train.py examples/plugins/my_model_config.py
 _base_ = ['../../configs/ablations/ce_bdcl.py']
 
 custom_imports = dict(imports=['my_model_plugins'], allow_failed_imports=False)

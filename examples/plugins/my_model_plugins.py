@@ -1,8 +1,7 @@
 """Model plugins: an encoder, a fusion neck, a loss and a head, all registered
 from outside the package and used by the unchanged tools/train.py.
 
-    PYTHONPATH=examples/plugins python tools/train.py \
-        examples/plugins/my_model_config.py
+    python tools/train.py examples/plugins/my_model_config.py
 """
 from typing import Dict, Optional, Sequence
 

@@ -1,7 +1,6 @@
 # Prior generation with the plugin teacher in my_prior_generator.py.
 #
-#   PYTHONPATH=examples/plugins python tools/generate_priors.py \
-#       examples/plugins/my_prior_config.py
+#   python tools/generate_priors.py examples/plugins/my_prior_config.py
 custom_imports = dict(imports=['my_prior_generator'],
                       allow_failed_imports=False)
 

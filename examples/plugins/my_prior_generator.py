@@ -13,8 +13,7 @@ subtitle. It shows the whole contract of a prior generator:
 
 Use it with ``tools/generate_priors.py`` unchanged (see my_prior_config.py):
 
-    PYTHONPATH=examples/plugins python tools/generate_priors.py \\
-        examples/plugins/my_prior_config.py
+    python tools/generate_priors.py examples/plugins/my_prior_config.py
 """
 from typing import Dict, Optional, Sequence
 

@@ -10,17 +10,19 @@ Policy (documented in docs/checkpoints.md):
   ``weights_only=True``, which rejects MMEngine checkpoints outright because
   its allow-list cannot express ``getattr(HistoryBuffer, 'mean')``; our
   unpickler allows exactly that and nothing wider.
-* **Opt-in full trust** — :func:`trust_checkpoints` (``--trust-checkpoint`` in
-  the tools) loads with plain pickle, for files *you* produced that hold
-  custom objects. Never use it for files from elsewhere.
+* **Opt-in full trust** — ``trusted=True`` (``--trust-checkpoint`` in the
+  tools) loads with plain pickle, for files *you* produced that hold custom
+  objects. Never use it for files from elsewhere.
 
 Remote checkpoints (``http(s)://``, ``s3://``, ``open-mmlab://``,
 ``torchvision://``, ...) are first downloaded to a cache file
 (:mod:`.checkpoint_sources`), then loaded by the same policy: a URL never
 means more trust than a local path.
 
-Importing this module registers the loader for every scheme MMEngine's
-``CheckpointLoader`` knows (local paths included), so the Runner's
+Importing this module changes nothing in MMEngine. Whoever builds a Runner
+calls :func:`use_safe_checkpoint_loader` (``build_runner`` in
+:mod:`.runner` does), which puts the loader in front of every scheme
+MMEngine's ``CheckpointLoader`` knows (local paths included), so the Runner's
 ``load_from`` and ``resume`` use it whatever they name.
 """
 import pickle
@@ -33,7 +35,6 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from .checkpoint_sources import fetch_checkpoint, is_remote
 
-_TRUST = {'all': False}
 _HISTORY_BUFFER_METHODS = frozenset(HistoryBuffer._statistics_methods) | {
     'min', 'max', 'current', 'mean'}
 
@@ -100,11 +101,6 @@ class _RestrictedPickleModule:
         return _RestrictedUnpickler(file, **kwargs).load()
 
 
-def trust_checkpoints(enabled: bool = True) -> None:
-    """Opt in (or out) of full-pickle loading for this process."""
-    _TRUST['all'] = bool(enabled)
-
-
 def load_checkpoint_file(path: str, map_location: Any = 'cpu',
                          trusted: bool = False) -> Any:
     """Load a checkpoint file or URL with the policy above.
@@ -131,7 +127,7 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu',
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
     options = dict(map_location=map_location, weights_only=False)
-    if not (trusted or _TRUST['all']):
+    if not trusted:
         if not _RestrictedUnpickler.allowed:
             _RestrictedUnpickler.allowed = _allowed_globals()
         options['pickle_module'] = _RestrictedPickleModule
@@ -171,17 +167,34 @@ def _check_finite_weights(checkpoint: Any, name: str) -> None:
             'saved it diverged, use an earlier checkpoint')
 
 
-def load_from_mer_safe_loader(filename: str,
-                              map_location: Any = None) -> Any:
-    # MMEngine logs this name minus "load_from_" as the backend used
-    return load_checkpoint_file(filename, map_location)
+def use_safe_checkpoint_loader(trusted: bool = False) -> None:
+    """Make MMEngine's ``CheckpointLoader`` (the Runner's ``load_from``,
+    ``resume`` and ``load_checkpoint``) load every scheme it knows through
+    :func:`load_checkpoint_file`.
+
+    Call it once before the Runner loads anything; calling it again (e.g.
+    with another ``trusted``) replaces the earlier registration.
+
+    Args:
+        trusted: full pickle for every file the Runner loads (only for files
+            you produced; ``--trust-checkpoint`` in the tools).
+    """
+    def load_from_mer_safe_loader(filename: str,
+                                  map_location: Any = None) -> Any:
+        # MMEngine logs this name minus "load_from_" as the backend used
+        return load_checkpoint_file(filename, map_location, trusted=trusted)
+
+    # Local paths are the '' prefix; no scheme keeps MMEngine's full pickle.
+    CheckpointLoader.register_scheme(
+        prefixes=list(CheckpointLoader._schemes),
+        loader=load_from_mer_safe_loader, force=True)
 
 
-# Every scheme MMEngine registered (local paths are the '' prefix) now goes
-# through the policy above; none keeps MMEngine's full-pickle loader.
-CheckpointLoader.register_scheme(
-    prefixes=list(CheckpointLoader._schemes), loader=load_from_mer_safe_loader,
-    force=True)
+def trust_checkpoints(enabled: bool = True) -> None:
+    """Opt the Runner's loading in (or out) of full pickle; the same as
+    ``use_safe_checkpoint_loader(trusted=enabled)``."""
+    use_safe_checkpoint_loader(trusted=enabled)
 
 
-__all__ = ['load_checkpoint_file', 'trust_checkpoints', 'UnsafeCheckpointError']
+__all__ = ['load_checkpoint_file', 'trust_checkpoints', 'UnsafeCheckpointError',
+           'use_safe_checkpoint_loader']

@@ -9,7 +9,8 @@ from mmengine.dist import is_main_process
 def dump_test_reports(runner, predictions_csv: Optional[str] = None) -> None:
     """Write ``<work_dir>/test_metrics.json`` (and a predictions CSV).
 
-    Only rank 0 holds the full report under DDP, so only it writes.
+    Only rank 0 holds the full report under DDP, so only it writes. An
+    existing metrics file is replaced with a warning naming it.
 
     Args:
         runner: a Runner whose test loop has just run.
@@ -21,6 +22,8 @@ def dump_test_reports(runner, predictions_csv: Optional[str] = None) -> None:
         if getattr(metric, 'last_report', None) is None:
             continue
         path = osp.join(runner.work_dir, 'test_metrics.json')
+        if osp.isfile(path):
+            runner.logger.warning(f'replacing the earlier metrics in {path}')
         metric.dump_report_json(path)
         runner.logger.info(f'metrics written to {path}')
         if predictions_csv:

@@ -6,6 +6,8 @@ from typing import Optional
 from .checkpoint_sources import is_remote
 
 LAST_CHECKPOINT = 'last_checkpoint'
+#: Stable name of the best checkpoint (RelocatableCheckpointHook keeps it).
+BEST_CHECKPOINT = 'best.pth'
 
 STAGE1_HINT = ('Train stage 1 first: python tools/train.py '
                'configs/bdcl_stage1.py (it saves to work_dirs/bdcl_stage1/), '
@@ -16,9 +18,10 @@ STAGE1_HINT = ('Train stage 1 first: python tools/train.py '
 def resolve_checkpoint(path: str, hint: str = STAGE1_HINT) -> str:
     """A checkpoint file from ``path``: the file itself, or a work dir's best.
 
-    A work dir resolves to its newest ``best_*.pth`` (MMEngine's
-    ``save_best``, chosen on the validation split), else to the checkpoint
-    its ``last_checkpoint`` file names. A URL / zoo name is returned as it
+    A work dir resolves to its ``best.pth`` (the best checkpoint on the
+    validation split, kept by ``CheckpointHook``), else to its newest
+    ``best_*.pth`` (runs from before ``best.pth`` existed), else to the
+    checkpoint its ``last_checkpoint`` file names. A URL / zoo name is returned as it
     is (the safe loader fetches it).
 
     Args:
@@ -29,6 +32,8 @@ def resolve_checkpoint(path: str, hint: str = STAGE1_HINT) -> str:
         FileNotFoundError: no such file, or a work dir without checkpoints.
     """
     if osp.isdir(path):
+        if osp.isfile(osp.join(path, BEST_CHECKPOINT)):
+            return osp.join(path, BEST_CHECKPOINT)
         best = sorted(glob.glob(osp.join(path, 'best_*.pth')),
                       key=osp.getmtime)
         if best:
@@ -37,7 +42,8 @@ def resolve_checkpoint(path: str, hint: str = STAGE1_HINT) -> str:
         if last is not None:
             return last
         raise FileNotFoundError(f'work dir {path!r} holds no checkpoint (no '
-                                'best_*.pth, no valid last_checkpoint). '
+                                'best.pth, no best_*.pth, no valid '
+                                'last_checkpoint). '
                                 + hint)
     if is_remote(path):
         return path  # fetched and loaded by the safe loader
@@ -65,3 +71,23 @@ def read_last_checkpoint(work_dir: str) -> Optional[str]:
         if osp.isfile(candidate):
             return candidate
     return None
+
+
+def resolve_checkpoint_argument(arg: str, work_dir: str,
+                                hint: str = '') -> str:
+    """A tool's CHECKPOINT argument as a file: ``best`` / ``last`` name that
+    checkpoint of ``work_dir`` (the config's work dir); a work dir or a file
+    or URL goes through :func:`resolve_checkpoint`.
+
+    Raises:
+        FileNotFoundError: nothing to load, naming where it looked.
+    """
+    if arg == 'best' and not osp.exists(arg):
+        return resolve_checkpoint(work_dir, hint)
+    if arg == 'last' and not osp.exists(arg):
+        last = read_last_checkpoint(work_dir)
+        if last is None:
+            raise FileNotFoundError(f'work dir {work_dir!r} has no valid '
+                                    f'{LAST_CHECKPOINT} file. ' + hint)
+        return last
+    return resolve_checkpoint(arg, hint)

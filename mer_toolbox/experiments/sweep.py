@@ -129,12 +129,12 @@ class TrainingObjective:
         return self._train(cfg, work_dir, trial)
 
     def _train(self, cfg: Config, work_dir: str, trial) -> float:
-        from mmengine.runner import Runner
+        from ..engine.runner import build_runner
         cfg.work_dir = work_dir
         # several runs in one process: a unique name keeps MMEngine's named
         # singletons (logger, message hub, visualizer) apart
         cfg.experiment_name = f'trial_{trial.number}_{time.time_ns()}'
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         hook = OptunaPruningHook(trial, self.metric, self.prune)
         runner.register_hook(hook)
         runner.train()

@@ -86,27 +86,46 @@ SAMPLE_TEXTS = ('I am so happy today!', 'Why would you do that to me?',
                 'Oh no, that is terrible news.')
 
 
+#: Output sizes that match the embedded demo data's features
+#: (``DEMO_FEATURE_DIMS``: video 64, audio 48, text 32), so a model trained by
+#: ``tools/train.py configs/bdcl_stage1.py`` accepts what these encoders give.
+DEMO_MATCHED_DIMS = {'clip': 64, 'hubert': 48, 'bloom': 32}
+
+
 def build_tiny_checkpoints(folder: str, hidden: int = 32, layers: int = 2,
                            kinds: Sequence[str] = ('clip', 'hubert', 'bloom',
-                                                   'timm')) -> Dict[str, str]:
+                                                   'timm'),
+                           out_dims: Optional[Dict[str, int]] = None
+                           ) -> Dict[str, str]:
     """Save random tiny CLIP / HuBERT / BLOOM / timm checkpoints under ``folder``.
+
+    Args:
+        out_dims: feature size per kind, overriding the default (CLIP's
+            projection 16, ``hidden`` for HuBERT and BLOOM), e.g.
+            :data:`DEMO_MATCHED_DIMS`.
 
     Returns:
         ``{kind: checkpoint folder}``.
     """
     import torch
     torch.manual_seed(0)
-    small = dict(hidden_size=hidden, num_hidden_layers=layers,
-                 num_attention_heads=2, intermediate_size=2 * hidden)
+    out_dims = dict(out_dims or {})
+
+    def small(kind: str) -> dict:
+        width = out_dims.get(kind, hidden) if kind != 'clip' else hidden
+        return dict(hidden_size=width, num_hidden_layers=layers,
+                    num_attention_heads=2, intermediate_size=2 * width)
     out = {}
     if 'clip' in kinds:  # a full CLIP checkpoint, like openai/clip-vit-*
         from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+        projection = out_dims.get('clip', 16)
         cfg = CLIPConfig(text_config=dict(vocab_size=99, bos_token_id=1,
                                              eos_token_id=2, pad_token_id=0,
-                                             **small),
+                                             **small('clip')),
                          vision_config=dict(image_size=32, patch_size=8,
-                                            projection_dim=16, **small),
-                         projection_dim=16)
+                                            projection_dim=projection,
+                                            **small('clip')),
+                         projection_dim=projection)
         out['clip'] = osp.join(folder, 'tiny-clip')
         CLIPModel(cfg).save_pretrained(out['clip'])
         CLIPImageProcessor(size={'shortest_edge': 32},
@@ -118,7 +137,7 @@ def build_tiny_checkpoints(folder: str, hidden: int = 32, layers: int = 2,
                            conv_kernel=(10, 8, 8), num_conv_pos_embeddings=16,
                            num_conv_pos_embedding_groups=2,
                            feat_extract_norm='layer', do_stable_layer_norm=True,
-                           **small)
+                           **small('hubert'))
         out['hubert'] = osp.join(folder, 'tiny-hubert')
         HubertModel(cfg).save_pretrained(out['hubert'])
         Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True
@@ -126,7 +145,8 @@ def build_tiny_checkpoints(folder: str, hidden: int = 32, layers: int = 2,
     if 'bloom' in kinds:
         from transformers import BloomConfig, BloomForCausalLM
         out['bloom'] = osp.join(folder, 'tiny-bloom')
-        BloomForCausalLM(BloomConfig(vocab_size=400, hidden_size=hidden,
+        BloomForCausalLM(BloomConfig(vocab_size=400,
+                                     hidden_size=out_dims.get('bloom', hidden),
                                      n_layer=layers, n_head=2)
                          ).save_pretrained(out['bloom'])
         _tiny_tokenizer(SAMPLE_TEXTS).save_pretrained(out['bloom'])
@@ -144,13 +164,16 @@ def build_tiny_checkpoints(folder: str, hidden: int = 32, layers: int = 2,
 
 
 def make_demo(folder: str, num_clips: int = 4, seconds: float = 1.0,
-              models: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+              models: Optional[Dict[str, str]] = None,
+              out_dims: Optional[Dict[str, int]] = None) -> Dict[str, str]:
     """Clips, a clip list, subtitles and tiny checkpoints for the tiny demo.
 
     Layout: ``clips/clip_XXX.mp4``, ``clips.csv`` (name), ``subtitles.csv``
-    (name, chinese, english), ``models/tiny-*``.
+    (name, chinese, english), ``models/tiny-*``. ``out_dims`` as in
+    :func:`build_tiny_checkpoints`.
     """
-    paths = dict(models or build_tiny_checkpoints(osp.join(folder, 'models')))
+    paths = dict(models or build_tiny_checkpoints(osp.join(folder, 'models'),
+                                                  out_dims=out_dims))
     rows = []
     for i in range(num_clips):
         name = f'clip_{i:03d}'
@@ -173,8 +196,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out', help='folder to write the demo into')
     parser.add_argument('--num-clips', type=int, default=4)
+    parser.add_argument('--match-demo-features', action='store_true',
+                        help='encoders whose outputs have the sizes of the '
+                        'embedded demo data (video 64, audio 48, text 32), '
+                        'so tools/infer.py runs a model trained on it')
     args = parser.parse_args()
-    for key, value in make_demo(args.out, args.num_clips).items():
+    dims = DEMO_MATCHED_DIMS if args.match_demo_features else None
+    for key, value in make_demo(args.out, args.num_clips,
+                                out_dims=dims).items():
         print(f'{key}: {value}')
 
 

@@ -37,7 +37,7 @@ def build_face_detector(cfg: Optional[dict]):
     cfg = dict(cfg or dict(type='none'))
     kind = cfg.get('type')
     try:
-        FACE_DETECTORS.get(kind)
+        FACE_DETECTORS.get_or_raise(kind)
     except KeyError as err:
         raise ValueError(f'unknown face detector type {kind!r}: '
                          f'{err.args[0]}') from None

@@ -121,7 +121,7 @@ class FeatureExtractor:
         select_frame_indices(np.arange(2.0), **sampling)  # bad sampling: fail now
         # check the cheap parts before loading any model
         classes = [spec['encoder']['type'] if isinstance(
-            spec['encoder']['type'], type) else ENCODERS.get(
+            spec['encoder']['type'], type) else ENCODERS.get_or_raise(
                 spec['encoder']['type']) for spec in feature_sets]
         faces.setdefault('detector', dict(type='auto'))
         # built only when needed: text/audio-only runs need no OpenCV

@@ -1,3 +1,7 @@
 """Models: classifiers, encoders, fusion necks, heads, losses, preprocessors."""
+# importing the subpackages registers their components
 from . import (classifiers, data_preprocessors, encoders, heads, losses,
-               necks)  # noqa: F401  (imports register the components)
+               necks)
+
+__all__ = ['classifiers', 'data_preprocessors', 'encoders', 'heads', 'losses',
+           'necks']

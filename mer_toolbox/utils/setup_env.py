@@ -2,6 +2,7 @@
 import difflib
 import os
 import os.path as osp
+import sys
 from typing import Iterable, Optional
 
 import torch
@@ -9,11 +10,11 @@ from mmengine.config import Config
 
 
 def register_all_modules() -> None:
-    """Import every subpackage that registers components or loaders.
+    """Import every subpackage that registers components.
 
-    Registries import lazily by themselves; the checkpoint loader for local
-    files must be in place before the Runner loads anything, so tools call
-    this first.
+    Registries import lazily by themselves; importing up front makes a
+    broken plugin or optional dependency fail before the Runner starts. The
+    checkpoint loader is registered by ``mer_toolbox.engine.build_runner``.
     """
     import mer_toolbox.datasets  # noqa: F401
     import mer_toolbox.engine  # noqa: F401
@@ -75,6 +76,19 @@ def check_config_values(cfg: Config, path: str = 'config') -> None:
                           path)
 
 
+def add_config_dir_to_path(path: str) -> None:
+    """Let ``custom_imports`` find plugin modules next to the config.
+
+    MMEngine imports ``custom_imports`` with a plain ``import``, so a plugin
+    outside the package needs its folder on ``sys.path``. The config's own
+    folder is appended (after everything installed, so it never shadows a
+    real package); a plugin elsewhere still needs ``PYTHONPATH``.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
@@ -82,6 +96,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     fields from a feature folder and pick the work dir."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
+    add_config_dir_to_path(path)
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

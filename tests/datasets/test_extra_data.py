@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mer_toolbox.constants import MER2024_CLASSES
-from mer_toolbox.datasets import ExtraLabelledDataset, SemiSupervisedDataset
+from mer_toolbox.datasets import SemiSupervisedDataset
 from mer_toolbox.datasets.extra_data import largest_remainder, water_fill
 from mer_toolbox.engine.hooks.feature_norm_hook import \
     labelled_feature_datasets

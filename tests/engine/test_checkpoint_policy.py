@@ -6,8 +6,9 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
+from mer_test_utils import REPO
 from mer_toolbox.engine import (UnsafeCheckpointError, load_checkpoint_file,
-                                trust_checkpoints)
+                                use_safe_checkpoint_loader)
 
 
 class _Payload:
@@ -57,11 +58,7 @@ def test_trusted_path_is_opt_in(tmp_path):
     marker = tmp_path / 'ran'
     path = str(tmp_path / 'custom.pth')
     torch.save({'x': _Payload(str(marker))}, path)
-    try:
-        trust_checkpoints(True)
-        load_checkpoint_file(path)
-    finally:
-        trust_checkpoints(False)
+    load_checkpoint_file(path, trusted=True)
     assert marker.exists()  # full pickle really is full pickle
 
 
@@ -75,7 +72,40 @@ def test_runner_loads_through_the_safe_loader(tmp_path):
     marker = tmp_path / 'pwned'
     path = str(tmp_path / 'evil.pth')
     torch.save({'state_dict': {}, 'x': _Payload(str(marker))}, path)
-    import mer_toolbox.engine  # noqa: F401  (registers the loader)
+    use_safe_checkpoint_loader()  # what build_runner does
     with pytest.raises(UnsafeCheckpointError):
         CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert not marker.exists()
+
+
+def test_trust_is_per_registration_not_a_module_switch(tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    marker = tmp_path / 'ran'
+    path = str(tmp_path / 'custom.pth')
+    torch.save({'state_dict': {}, 'x': _Payload(str(marker))}, path)
+    try:
+        use_safe_checkpoint_loader(trusted=True)  # --trust-checkpoint
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        assert marker.exists()
+        # a direct call is not widened by the Runner's setting
+        with pytest.raises(UnsafeCheckpointError):
+            load_checkpoint_file(path)
+    finally:
+        use_safe_checkpoint_loader()
+
+
+def test_importing_the_package_leaves_mmengines_loader_alone():
+    import subprocess
+    import sys
+    code = ('from mmengine.runner.checkpoint import CheckpointLoader as C\n'
+            'before = dict(C._schemes)\n'
+            'import mer_toolbox.engine, mer_toolbox.apis\n'
+            'from mer_toolbox.utils.setup_env import register_all_modules\n'
+            'register_all_modules()\n'
+            'assert C._schemes == before, "import replaced the loader"\n'
+            'mer_toolbox.engine.use_safe_checkpoint_loader()\n'
+            'assert {f.__name__ for f in C._schemes.values()} == '
+            '{"load_from_mer_safe_loader"}\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]

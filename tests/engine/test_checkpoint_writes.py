@@ -63,6 +63,10 @@ def test_last_checkpoint_is_relative_and_a_moved_work_dir_resumes(
     assert load_checkpoint_file(str(moved / 'epoch_2.pth'))['meta'][
         'epoch'] == 2
     assert not (work / 'epoch_2.pth').exists()  # the original is untouched
+    # and keeps its best checkpoint (MMEngine restores the best's absolute
+    # path on resume and would delete the original when the copy improves)
+    assert (work / 'best.pth').is_file()
+    assert os.readlink(work / 'best.pth') == 'best_emotion_waf_epoch_1.pth'
 
 
 def test_old_absolute_last_checkpoint_falls_back_to_the_work_dir(one_epoch):
@@ -84,3 +88,12 @@ def test_disk_full_while_training_names_the_file_and_leaves_no_torn_best(
     assert not glob.glob(str(work / '.tmp-*'))
     # stage 2 pointed at this work dir gets the intact last checkpoint
     assert resolve_checkpoint(str(work)) == str(work / 'epoch_1.pth')
+
+
+def test_best_pth_names_the_best_checkpoint_after_training(one_epoch):
+    _, _, work = one_epoch
+    best = work / 'best.pth'
+    assert best.is_symlink()
+    assert os.readlink(best) == 'best_emotion_waf_epoch_1.pth'  # relative
+    assert resolve_checkpoint(str(work)) == str(best)
+    assert load_checkpoint_file(str(best))['meta']['epoch'] == 1

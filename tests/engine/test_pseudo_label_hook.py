@@ -63,7 +63,6 @@ def test_loader_trains_on_pseudo_labels_from_the_next_epoch(tmp_path,
     seen = _SeenSamplesHook.seen
     dataset = runner.train_dataloader.dataset
     assert isinstance(dataset, SemiSupervisedDataset)
-    pool_names = dataset.pool_names()
     table = dataset.table
     # epoch 0 (cold start): labelled clips only, each exactly once
     assert all(not n.startswith('demo_pool') for n, _, _ in seen[0])
@@ -71,8 +70,6 @@ def test_loader_trains_on_pseudo_labels_from_the_next_epoch(tmp_path,
     # epoch 1 onward: the selected pool clips, with their pseudo-labels
     pooled = [(n, y) for n, y, _ in seen[2] if n.startswith('demo_pool')]
     assert table.rounds == 3 and len(pooled) > 0
-    selected = {pool_names[i]: int(table.labels[i])
-                for i in np.flatnonzero(table.labels.numpy() >= 0)}
     # every pool clip trained on carried a pseudo-label (the worker saw the
     # table, not the -1 the dataset was built with)
     assert all(y >= 0 for _, y in pooled)

@@ -4,12 +4,16 @@ import torch
 from mmengine.runner import checkpoint as mmckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import mer_toolbox.engine  # noqa: F401  (registers the loader)
 from mer_test_utils import FileServer, MaliciousPickle
 from mer_toolbox.engine import UnsafeCheckpointError, load_checkpoint_file
-from mer_toolbox.engine.checkpoint import load_from_mer_safe_loader
+from mer_toolbox.engine.checkpoint import use_safe_checkpoint_loader
 from mer_toolbox.engine.checkpoint_sources import (RemoteCheckpointError,
                                                    is_remote)
+
+
+@pytest.fixture(autouse=True)
+def safe_loader():
+    use_safe_checkpoint_loader()  # what build_runner does
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def served(tmp_path, monkeypatch):
 def test_every_mmengine_scheme_uses_the_safe_loader():
     assert CheckpointLoader._schemes  # MMEngine's set, all replaced
     for prefix, loader in CheckpointLoader._schemes.items():
-        assert loader is load_from_mer_safe_loader, prefix
+        assert loader.__name__ == 'load_from_mer_safe_loader', prefix
         example = prefix.replace(r'(\S+\:)?', '') + 'bucket/x.pth'
         assert prefix == '' or is_remote(example), prefix
 

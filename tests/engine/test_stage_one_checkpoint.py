@@ -119,3 +119,27 @@ def test_required_keys_exclude_only_the_prior_branch():
     assert keys['input_norms.video.mean'] == (DEMO_FEATURE_DIMS['video'],)
     assert isinstance(model.state_dict()['prior_default.video'],
                       torch.Tensor)
+
+
+def test_new_branch_keeps_its_init_and_one_line_says_so(monkeypatch):
+    from mer_toolbox.engine.hooks import stage_one_checkpoint_hook as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    model = stage2_model()
+    init = {k: v.clone() for k, v in model.state_dict().items()}
+    stage1 = stage1_state()
+    checkpoint = dict(state_dict={f'module.{k}': v
+                                  for k, v in stage1.items()})
+    HOOKS.build(dict(type='StageOneCheckpointHook')).after_load_checkpoint(
+        fake_runner(model), checkpoint)
+    assert 'new in this stage, starting fresh: prior_default (3 tensors)' \
+        in logged[-1] and 'prior_neck' in logged[-1]
+    assert 'not used here: contrastive_proj' in logged[-1]
+    # what MMEngine loads next fits exactly: no key-by-key warning to print
+    result = model.load_state_dict(checkpoint['state_dict'], strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert torch.equal(model.state_dict()['prior_neck.pos_embed'],
+                       init['prior_neck.pos_embed'])
+    assert torch.equal(model.state_dict()['head.fc.weight'],
+                       stage1['head.fc.weight'])

@@ -172,3 +172,23 @@ def test_clip_name_travels_from_emotion_sample_metainfo():
     Evaluator(metric).process(samples)
     metric.compute_metrics(metric.results)
     assert metric.last_report['names'] == ['clip_0', 'clip_1']
+
+
+@pytest.mark.parametrize('flags,expected', [
+    ([True] * 4, 'all 4 clips were predicted without a prior'),
+    ([True, False, False, False], '1 of 4 clips'),
+])
+def test_prior_fallback_is_logged(monkeypatch, flags, expected):
+    from mer_toolbox.evaluation.metrics import emotion_metric
+    logged = []
+    monkeypatch.setattr(emotion_metric, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    labels, scores, names = _data(n=4, unlabelled=0, seed=3)
+    samples = _dicts(labels, scores, names)
+    for sample, flag in zip(samples, flags):
+        sample['used_prior_fallback'] = flag
+    metric = _metric()
+    metric.process(None, samples)
+    metric.compute_metrics(metric.results)
+    assert any(expected in m for m in logged), logged
+    assert ('drop_priors_at_test=True' in ' '.join(logged)) == all(flags)

@@ -1,8 +1,6 @@
 """Folds: stratified, disjoint, covering, grouped; the plan pins a work dir;
 subset_file selects a fold's clips."""
-import csv
 import json
-import os
 
 import numpy as np
 import pytest

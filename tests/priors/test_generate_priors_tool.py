@@ -112,3 +112,32 @@ def test_openai_compatible_config_dry_run(clip_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'http://127.0.0.1:8000/v1' in out and '8 face frames' in out
     assert 'calls to make: 8' in out and 'estimated cost: $0.0000' in out
+
+
+def test_gemini_dry_run_on_a_fresh_clone_notes_the_missing_list(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv('GEMINI_API_KEY', raising=False)
+    monkeypatch.setenv('MER2024_ROOT', str(tmp_path / 'no_data_yet'))
+    config = osp.join(REPO, 'configs', 'priors', 'gemini.py')
+    store = ['--store', str(tmp_path / 'p.jsonl')]
+    assert run_tool([config, '--dry-run', *store]) == 0
+    out = capsys.readouterr().out
+    assert 'no_data_yet/label-disdim.csv' in out and 'MER2024_ROOT' in out
+    assert 'calls to make: 0' in out
+    with pytest.raises(FileNotFoundError, match='point MER2024_ROOT'):
+        run_tool([config, *store])
+
+
+def test_gemini_config_reads_clips_under_mer2024_root(
+        clip_dir, tmp_path, monkeypatch, capsys):
+    root = tmp_path / 'mer2024'
+    root.mkdir()
+    (root / 'label-disdim.csv').write_text(
+        (clip_dir / 'clips.csv').read_text())
+    (root / 'video').symlink_to(clip_dir / 'video')
+    monkeypatch.setenv('MER2024_ROOT', str(root))
+    config = osp.join(REPO, 'configs', 'priors', 'gemini.py')
+    assert run_tool([config, '--dry-run', '--store', tmp_path / 'p.jsonl',
+                     '--cfg-options', 'clips.subtitle_file=None',
+                     'clips.subtitle_column=subtitle']) == 0
+    assert 'calls to make: 8' in capsys.readouterr().out

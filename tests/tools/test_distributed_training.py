@@ -48,7 +48,7 @@ def test_two_processes_match_one(tmp_path, tiny_demo_root):
     double = write_tiny_config(
         str(tmp_path / 'two.py'), tiny_demo_root,
         extra=DETERMINISTIC, batch_size=16)
-    proc = run_tool(['-m', 'torch.distributed.run', '--nproc-per-node=2',
+    run_tool(['-m', 'torch.distributed.run', '--nproc-per-node=2',
                      f'--master-port={free_port()}', 'tools/train.py', double,
                      '--work-dir', str(tmp_path / 'two'), '--launcher',
                      'pytorch'])

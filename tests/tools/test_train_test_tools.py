@@ -33,13 +33,37 @@ def test_train_writes_checkpoints_and_logs_metrics(trained):
         assert json.load(f)['num_labelled'] == 90
 
 
+def test_console_is_short_and_quiet_and_the_log_file_keeps_it_all(trained):
+    log = trained['log']
+    before_training = log.split('Epoch(train)')[0]
+    assert len(before_training.splitlines()) < 15  # MMEngine prints ~270
+    for noise in ('System environment', 'Config:', 'Hooks will be executed',
+                  'Failed to search registry', '"FileClient" will be',
+                  '"HardDiskBackend"', 'Loads checkpoint by'):
+        assert noise not in log, noise
+    log_file = log.split('environment, config and hook order: ')[1].split(
+        '\n')[0].strip()
+    with open(log_file, encoding='utf-8') as f:
+        full = f.read()
+    for kept in ('System environment', 'Config:', 'Hooks will be executed'):
+        assert kept in full, kept
+
+
 def test_test_tool_reports_metrics_and_writes_submission(trained):
     out = osp.join(trained['tmp'], 'pred.csv')
-    ckpt = osp.join(trained['work'], 'epoch_2.pth')
-    proc = run_tool(['tools/test.py', trained['cfg'], ckpt, '--work-dir',
-                     trained['work'], '--out', out])
-    assert 'confusion matrix' in proc.stdout + proc.stderr
-    with open(osp.join(trained['work'], 'test_metrics.json')) as f:
+    # the config's work dir is the training run's: 'best' is its best.pth,
+    # and the metrics go to their own folder, not over training's file
+    cfg = write_tiny_config(
+        str(trained['tmp'] / 'cfg_test.py'), _data_root(trained['cfg']),
+        extra=f"work_dir = {trained['work']!r}")
+    training_metrics = osp.join(trained['work'], 'test_metrics.json')
+    before = open(training_metrics).read()
+    proc = run_tool(['tools/test.py', cfg, 'best', '--out', out])
+    log = proc.stdout + proc.stderr
+    assert 'confusion matrix' in log
+    assert f"testing {osp.join(trained['work'], 'best.pth')}" in log
+    assert open(training_metrics).read() == before
+    with open(osp.join(trained['work'], 'test', 'test_metrics.json')) as f:
         report = json.load(f)
     assert 0 <= report['metrics']['waf'] <= 100
     with open(out) as f:

@@ -34,8 +34,14 @@ def _done(root, stage):
 def test_stage_two_starts_from_stage_one_and_keeps_it_frozen(two_stage):
     ckpt1, ckpt2 = _done(two_stage['root'], 'stage1'), _done(
         two_stage['root'], 'stage2')
-    assert osp.basename(ckpt1).startswith('best_')
-    assert 'StageOneCheckpointHook: all' in two_stage['log']
+    assert osp.basename(ckpt1).startswith('best_')  # best.pth, resolved
+    assert os.readlink(osp.join(two_stage['root'], 'stage1', 'best.pth')) \
+        == osp.basename(ckpt1)
+    log = two_stage['log']
+    assert 'StageOneCheckpointHook: all' in log
+    # one line on what starts fresh instead of MMEngine's key-by-key list
+    assert 'new in this stage, starting fresh: prior_default' in log
+    assert 'missing keys in source state_dict' not in log
     assert f'Load checkpoint from {ckpt1}' in two_stage['log']
     s1 = torch.load(ckpt1, weights_only=False)['state_dict']
     s2 = torch.load(ckpt2, weights_only=False)['state_dict']
@@ -67,11 +73,10 @@ def test_interrupted_stage_two_resumes(two_stage, tmp_path):
 
 
 def _train_in_process(config, work_dir, options):
-    from mmengine.runner import Runner
-
+    from mer_toolbox.engine import build_runner
     from mer_toolbox.utils.setup_env import load_config, register_all_modules
     register_all_modules()
-    Runner.from_cfg(load_config(config, options, work_dir)).train()
+    build_runner(load_config(config, options, work_dir)).train()
 
 
 def test_missing_and_mismatched_stage_one_checkpoints_fail(two_stage):
@@ -90,8 +95,9 @@ def test_missing_and_mismatched_stage_one_checkpoints_fail(two_stage):
 
 def test_priors_removed_at_test_time(two_stage):
     work = str(two_stage['tmp'] / 'noprior')
-    run_tool(['tools/test.py', two_stage['stage2'],
-              _done(two_stage['root'], 'stage2'), '--work-dir', work,
-              '--cfg-options', 'model.drop_priors_at_test=True'])
+    proc = run_tool(['tools/test.py', two_stage['stage2'],
+                     _done(two_stage['root'], 'stage2'), '--work-dir', work,
+                     '--cfg-options', 'model.drop_priors_at_test=True'])
+    assert 'all 90 clips were predicted without a prior' in proc.stdout
     with open(osp.join(work, 'test_metrics.json')) as f:
         assert json.load(f)['metrics']['prior_fallback_count'] == 90

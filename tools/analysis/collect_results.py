@@ -13,9 +13,6 @@ CSV then has ``<metric>_mean`` / ``<metric>_std`` columns.
 import argparse
 import os
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

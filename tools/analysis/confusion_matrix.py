@@ -8,9 +8,6 @@ over the config's split (labelled clips only) and prints the metric table.
 """
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

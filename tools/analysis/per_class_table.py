@@ -9,9 +9,6 @@ each class column that class's recall (%). Prints the Markdown table.
 import argparse
 import json
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

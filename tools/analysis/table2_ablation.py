@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
 
 #: (row name, config, modalities marked, uses priors)
 ROWS = (

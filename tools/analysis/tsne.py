@@ -11,9 +11,6 @@ titles (and ``--json``); see mer_toolbox/visualization/tsne.py.
 import argparse
 import json
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -12,12 +12,8 @@ Pickles can run code when opened: convert only files you trust.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
-from mer_toolbox.datasets.array_converter import (  # noqa: E402
+from mer_toolbox.datasets.array_converter import (
     load_arrays, write_feature_folder)
 
 

@@ -1,7 +1,9 @@
 # The MER2024 clips a teacher is asked about (shared by the API teachers'
 # configs). Any CSV with a `name` column works; label-disdim.csv lists the
 # labelled clips. For the unlabelled pool use a CSV of its names.
-data_root = 'data/mer2024'
+# MER2024_ROOT, as for training (configs/_base_/datasets/mer2024.py): the
+# folder with label-disdim.csv, video/ and subtitle_chieng.csv.
+data_root = '{{$MER2024_ROOT:data/mer2024}}'
 
 clips = dict(
     list_file=data_root + '/label-disdim.csv',

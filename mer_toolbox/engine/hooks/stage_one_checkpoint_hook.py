@@ -22,7 +22,10 @@ class StageOneCheckpointHook(Hook):
       naming the path and how to make it, when there is none;
     * ``after_load_checkpoint`` checks that the checkpoint has every key the
       model reports in ``checkpoint_required_keys()`` (the stage-1 network)
-      with the same shape, listing what is missing or mismatched;
+      with the same shape, listing what is missing or mismatched; when it
+      does, the tensors of the new branch (absent by design) keep their
+      initial values and stage-1-only ones are dropped, so MMEngine's long
+      ``missing keys`` warning gives way to one line naming those parts;
     * ``before_train`` fails if nothing was loaded at all (no ``load_from``
       and nothing to resume).
 
@@ -73,10 +76,24 @@ class StageOneCheckpointHook(Hook):
                 '(was it trained with another config? the stage-2 model\'s '
                 'modalities, feature_dims, encoders, neck and head must '
                 'match stage 1): ' + ' | '.join(lines))
+        own = model.state_dict()
+        fresh = [k for k in own if k not in state]
+        unused = [k for k in state if k not in own]
+        if fresh or unused:
+            # Both are by design once the stage-1 part fits. The new branch
+            # keeps its own initial values and stage-1-only tensors (BDCL's
+            # projection) are dropped, so MMEngine's non-strict load has
+            # nothing to list key by key; one line below says it instead.
+            for key in unused:
+                del state[key]
+            state.update({k: own[k].detach().clone() for k in fresh})
+            checkpoint['state_dict'] = state
         print_log(f'StageOneCheckpointHook: all {len(required)} stage-1 '
-                  'tensors found with matching shapes (keys the checkpoint '
-                  'lacks belong to the new branch and start fresh)',
-                  logger='current')
+                  'tensors loaded with matching shapes'
+                  + (f'; new in this stage, starting fresh: {_parts(fresh)}'
+                     if fresh else '')
+                  + (f'; in the checkpoint, not used here: {_parts(unused)}'
+                     if unused else ''), logger='current')
 
     def before_train(self, runner) -> None:
         if self.require and not getattr(runner, '_has_loaded', True):
@@ -84,3 +101,12 @@ class StageOneCheckpointHook(Hook):
                 'stage 2 started without stage-1 weights: load_from is None '
                 'and there was nothing to resume in '
                 f'{runner.work_dir}. ' + self.hint)
+
+
+def _parts(keys) -> str:
+    """``'prior_neck (12 tensors), prior_projs (9 tensors)'``."""
+    counts = {}
+    for key in keys:
+        counts[key.split('.')[0]] = counts.get(key.split('.')[0], 0) + 1
+    return ', '.join(f'{part} ({n} tensors)'
+                     for part, n in sorted(counts.items()))

@@ -179,6 +179,8 @@ class EmotionMetric(BaseMetric):
             # A sample without the flag did not go through the prior branch's fallback.
             fallback = np.array([r.get('used_prior_fallback', False) for r in results])
             metrics['prior_fallback_count'] = int(fallback.sum())
+            print_log(_fallback_message(int(fallback.sum()), len(results)),
+                      logger='current')
         loss_keys = [k for k in metrics if 'loss' in k]
         if loss_keys:
             raise ValueError(f'metric keys {loss_keys} contain "loss" (from class names '
@@ -249,3 +251,14 @@ class EmotionMetric(BaseMetric):
         mkdir_or_exist(osp.dirname(osp.abspath(path)))
         with open(path, 'w', encoding='utf-8') as f:
             json.dump(_jsonable(out), f, indent=2)
+
+
+def _fallback_message(count: int, total: int) -> str:
+    """How many clips the prior branch scored without their prior."""
+    if count == total:
+        return (f'prior fallback: all {total} clips were predicted without a '
+                'prior (drop_priors_at_test=True, or no clip has one): these '
+                'are teacher-free scores')
+    return (f'prior fallback: {count} of {total} clips were predicted '
+            'without a prior (missing or unusable)')
+

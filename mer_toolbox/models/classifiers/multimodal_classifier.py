@@ -194,7 +194,15 @@ class MultimodalEmotionClassifier(BaseModel):
             present = {m: feats['present'][:, j]
                        for j, m in enumerate(self.modalities)}
             for loss in self.aux_losses:
-                losses.update(loss(z, labels, weights, present=present))
+                terms = loss(z, labels, weights, present=present)
+                clash = sorted(set(terms) & set(losses))
+                if clash:  # dict.update would drop one of them silently
+                    raise KeyError(
+                        f'{type(loss).__name__} returns loss keys {clash} '
+                        'that another loss (head or aux_losses) already '
+                        'uses; give each aux loss its own key names (a '
+                        'second BDCL: a subclass with another loss_prefix)')
+                losses.update(terms)
         return losses
 
     def predict(self, inputs: Dict[str, torch.Tensor],

@@ -1,7 +1,8 @@
 """Classification head: owns its loss and its prediction."""
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import torch
+from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import HEADS, LOSSES
@@ -18,7 +19,7 @@ def labels_and_weights(data_samples: List[EmotionSample],
 
 
 @HEADS.register_module()
-class LinearClsHead(nn.Module):
+class LinearClsHead(BaseModule):
     """Dropout + (optional hidden layer) + linear classifier.
 
     Args:
@@ -28,12 +29,16 @@ class LinearClsHead(nn.Module):
         dropout: dropout on the input.
         loss: classification loss config (LOSSES), called as
             ``loss(logits, labels, weight)``.
+        init_cfg: MMEngine weight initialisation, e.g.
+            ``dict(type='Normal', layer='Linear', std=0.01)``; applied by
+            the model's ``init_weights()`` (default: PyTorch's init).
     """
 
     def __init__(self, in_dim: int, num_classes: int,
                  hidden_dim: Optional[int] = None, dropout: float = 0.0,
-                 loss: Optional[dict] = None) -> None:
-        super().__init__()
+                 loss: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         layers: List[nn.Module] = [nn.Dropout(dropout)]
         if hidden_dim:
             layers += [nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True)]
@@ -54,8 +59,13 @@ class LinearClsHead(nn.Module):
         return dict(loss_cls=self.loss_module(logits, labels, weights))
 
     def predict(self, fused: torch.Tensor,
-                data_samples: List[EmotionSample]) -> List[EmotionSample]:
+                data_samples: Optional[List[EmotionSample]] = None
+                ) -> List[EmotionSample]:
+        """Class probabilities ``(C,)`` set on each sample (new ones when
+        ``data_samples`` is None, e.g. bulk inference on raw tensors)."""
         scores = self(fused).softmax(-1)  # (B, C)
+        if data_samples is None:
+            data_samples = [EmotionSample() for _ in range(len(scores))]
         for sample, score in zip(data_samples, scores):
             sample.set_pred(score)
         return data_samples

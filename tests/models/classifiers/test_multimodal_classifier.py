@@ -127,3 +127,26 @@ def test_plain_concatenation_keeps_each_modality_block():
     with pytest.raises(ValueError, match='out_dim applies only'):
         FUSION_NECKS.build(dict(type='ConcatFusionNeck', mix=False,
                                 out_dim=5, modalities=['video'], in_dim=4))
+
+
+def test_aux_losses_with_colliding_keys_are_an_error():
+    model = MODELS.build(dict(
+        type='MultimodalEmotionClassifier', modalities=['video', 'audio'],
+        feature_dims=DEMO_FEATURE_DIMS,
+        encoders=dict(type='MLPFeatureProjector', hidden_dim=16),
+        neck=dict(type='AttentionFusionNeck'),
+        head=dict(type='LinearClsHead', num_classes=6),
+        aux_losses=[dict(type='BalancedDualContrastiveLoss'),
+                    dict(type='BalancedDualContrastiveLoss', tau=0.5)],
+        contrastive_dim=8, normalize_inputs=False))
+    from mer_toolbox.structures import EmotionSample
+    inputs = {m: torch.randn(4, DEMO_FEATURE_DIMS[m])
+              for m in ('video', 'audio')}
+    samples = [EmotionSample().set_gt_label(i % 2) for i in range(4)]
+    # both log loss_bdcl_*: one would silently replace the other
+    with pytest.raises(KeyError, match=r"\['loss_bdcl_inter', "
+                       r"'loss_bdcl_intra'\].*loss_prefix"):
+        model.loss(inputs, samples)
+    model.aux_losses[1].loss_prefix = 'loss_bdcl_tau05'
+    losses = model.loss(inputs, samples)
+    assert {'loss_bdcl_intra', 'loss_bdcl_tau05_intra'} <= set(losses)
