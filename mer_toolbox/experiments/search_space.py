@@ -7,7 +7,7 @@ lists of component dicts such as ``custom_hooks``, by their ``type``::
         'optim_wrapper.optimizer.lr': dict(type='float', low=1e-4, high=3e-3, log=True),
         'model.encoders.hidden_dim': dict(type='categorical', choices=[64, 128, 256]),
         'model.aux_losses.0.tau': dict(type='float', low=0.05, high=0.5),
-        'custom_hooks.PseudoLabelHook.threshold': dict(type='float', low=0.7, high=0.97),
+        'custom_hooks.PseudoLabelHook.class_balanced_ratio': dict(type='float', low=0.3, high=0.9),
     }
 
 Value specs map onto Optuna's ``suggest_*``: ``float`` (``low``, ``high``,

@@ -86,6 +86,9 @@ def test_tool_writes_a_valid_store_that_stage_two_reads(taught, tiny_demo_root,
                        [0.5, 0.3, 0.2])
     # Untrained stage-1 parts: no fitted input statistics to normalise with.
     model = MODELS.build(dict(cfg.model, normalize_inputs=False))
+    # the frozen head's logit-adjusted loss needs the training class prior
+    model.head.loss_module.set_class_counts(
+        np.bincount(dataset.labels(), minlength=6).tolist())
     model.train()
     batch = model.data_preprocessor(pseudo_collate(items), True)
     losses = model(**batch, mode='loss')

@@ -133,7 +133,10 @@ def test_killed_run_relaunch_skips_finished_folds_and_resumes(
         tiny_demo_root, tmp_path):
     (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
     extra = ("custom_imports = dict(imports=['kill_hook'], allow_failed_imports=False)\n"
-             "custom_hooks = _base_.custom_hooks + [dict(type='KillRunAfterEpochHook')]\n")
+             "custom_hooks = _base_.custom_hooks + [dict(type='KillRunAfterEpochHook')]\n"
+             # a resume point every epoch (the default writes one every 5)
+             "default_hooks = dict(logger=dict(interval=5), "
+             "checkpoint=dict(interval=1))\n")
     cfg = write_tiny_config(str(tmp_path / 'cfg.py'), tiny_demo_root,
                             extra=extra, max_epochs=2)
     work = str(tmp_path / 'cv')

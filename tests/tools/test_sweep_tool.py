@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 SPACE = """
 search_space = {
     'optim_wrapper.optimizer.lr': dict(type='float', low=1e-4, high=3e-3, log=True),
-    'custom_hooks.PseudoLabelHook.threshold': dict(type='float', low=0.7, high=0.97),
+    'custom_hooks.PseudoLabelHook.class_balanced_ratio': dict(type='float', low=0.3, high=0.9),
 }
 """
 
@@ -56,7 +56,8 @@ def test_sweep_resumes_from_its_storage(config, tmp_path):
     assert 'search_space' not in cfg
     assert cfg.optim_wrapper.optimizer.lr == best.params['optim_wrapper.optimizer.lr']
     hook = next(h for h in cfg.custom_hooks if h.type == 'PseudoLabelHook')
-    assert hook.threshold == best.params['custom_hooks.PseudoLabelHook.threshold']
+    assert hook.class_balanced_ratio == \
+        best.params['custom_hooks.PseudoLabelHook.class_balanced_ratio']
     for png in ('optimization_history.png', 'param_importances.png'):
         with open(osp.join(study_dir, png), 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'

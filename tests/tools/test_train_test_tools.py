@@ -25,7 +25,7 @@ def trained(tmp_path_factory, tiny_demo_root):
 def test_train_writes_checkpoints_and_logs_metrics(trained):
     assert osp.isfile(osp.join(trained['work'], 'epoch_2.pth'))
     assert 'emotion/waf' in trained['log']
-    assert 'loss_bdcl_inter' in trained['log']
+    assert 'loss_cls' in trained['log']
     # after training, the best checkpoint is scored on the test split
     assert 'testing the best checkpoint' in trained['log']
     assert 'confusion matrix' in trained['log']

@@ -63,17 +63,22 @@ class FeatureNormHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        from .class_count_hook import feed_class_counts  # imports this module
-        feed_class_counts(runner)
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         datasets = list(labelled_feature_datasets(
             runner.train_dataloader.dataset))
         if datasets:
             check_num_classes(model, datasets[0])
-        if getattr(model, 'input_norms', None) is None or \
-                model.input_norms_fitted:
-            return
+        if getattr(model, 'input_norms', None) is not None and \
+                not model.input_norms_fitted:
+            self.fit(model, datasets)
+        # after the checks above, so a bad dataset fails with their message
+        from .class_count_hook import feed_class_counts  # imports this module
+        feed_class_counts(runner)
+
+    @staticmethod
+    def fit(model, datasets: list) -> None:
+        """Fit the model's input statistics on the first labelled dataset."""
         if not datasets:
             raise RuntimeError('FeatureNormHook found no labelled feature '
                                'dataset in the training loader')
