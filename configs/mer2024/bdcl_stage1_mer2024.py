@@ -25,8 +25,9 @@ train_dataloader = dict(
                         labelled=False)))
 
 # Members of tools/cross_validate.py validate on their held-out fold, so the
-# pool is pseudo-labelled once that stops improving (a plain run without
-# validation never starts: use cross_validate.py, or warmup_ratio=0.5).
+# pool is pseudo-labelled once that stops improving (a plain tools/train.py
+# run has no validation and is refused: use cross_validate.py, or
+# --cfg-options custom_hooks.3.start_on_plateau=None custom_hooks.3.warmup_ratio=0.5).
 custom_hooks = [
     dict(type='FeatureNormHook'),
     dict(type='EpochSeedHook'),

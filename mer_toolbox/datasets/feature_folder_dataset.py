@@ -208,8 +208,11 @@ def resolve_auto_fields(cfg) -> Optional[dict]:
                 'FeatureFolderDataset to take them from; give explicit values')
         return None
     source = dataset_cfgs[0]
-    wanted = source.get('modalities')
-    info = describe_feature_folder(source['data_root'], wanted)
+    if not source.get('data_root'):
+        raise ValueError('a FeatureFolderDataset config has no data_root '
+                         '(set DATA_ROOT or the dataset\'s data_root)')
+    info = describe_feature_folder(source['data_root'],
+                                   source.get('modalities'))
     where = osp.join(source['data_root'], CLASSES_FILE)
     if model.get('modalities') == AUTO:
         model['modalities'] = list(info['modalities'])

@@ -8,7 +8,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
 from mer_toolbox.datasets import SemiSupervisedDataset
 from mer_toolbox.registry import HOOKS
@@ -42,7 +41,9 @@ def build_runner(cfg_path, work_dir):
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = work_dir
     cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='_SeenSamplesHook')]
-    return Runner.from_cfg(cfg)
+    # as the tools do: our checkpoints load through the safe loader
+    from mer_toolbox.engine.runner import build_runner as build_tool_runner
+    return build_tool_runner(cfg)
 
 
 WORKERS = 'num_workers=2, persistent_workers=True, '
@@ -240,3 +241,11 @@ custom_hooks = [dict(type='FeatureNormHook'),
                      str(tmp_path / 'w'), '--no-test'], check=False)
     assert proc.returncode != 0
     assert "needs dict(type='EMAHook')" in proc.stderr
+
+
+def test_plateau_start_without_validation_is_refused():
+    from mer_toolbox.engine.hooks import PseudoLabelHook
+    runner = _FakeRunner()
+    runner.val_loop = None
+    with pytest.raises(ValueError, match='waits for validation'):
+        PseudoLabelHook(start_on_plateau=3).before_train(runner)

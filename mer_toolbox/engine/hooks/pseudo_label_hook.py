@@ -211,6 +211,13 @@ class PseudoLabelHook(Hook):
 
     def before_train(self, runner) -> None:
         # after a resume (the saved decision is kept) and only when training
+        if self.start_on_plateau is not None and \
+                getattr(runner, 'val_loop', None) is None:
+            raise ValueError(
+                'PseudoLabelHook(start_on_plateau=...) waits for validation, '
+                'but this run has none (val_cfg / val_dataloader unset): use '
+                'warmup_ratio or cold_start, or tools/cross_validate.py, whose '
+                'members validate on their held-out fold')
         if self.state['start'] is None and self.start_on_plateau is None:
             self.state['start'] = self.cold_start
             if self.warmup_ratio is not None:
