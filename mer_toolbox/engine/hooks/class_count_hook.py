@@ -26,17 +26,18 @@ def feed_class_counts(runner) -> None:
     datasets = list(labelled_feature_datasets(
         runner.train_dataloader.dataset))
     if not datasets:
-        raise RuntimeError('ClassCountHook found no labelled dataset in '
-                           'the training loader')
+        raise RuntimeError('found no labelled dataset in the training '
+                           'loader to count classes on')
     classes = list(datasets[0].metainfo['classes'])
     labels = np.concatenate([d.labels() for d in datasets])
     labels = labels[labels >= 0]
     counts = np.bincount(labels, minlength=len(classes))
     empty = [c for c, n in zip(classes, counts) if n == 0]
     if empty:
-        raise ValueError(f'classes {empty} have no labelled training '
-                         'clip; class-count based losses cannot weight '
-                         'them (drop them from the class list)')
+        files = [getattr(d, 'ann_file', type(d).__name__) for d in datasets]
+        raise ValueError(f'classes {empty} have no labelled training clip '
+                         f'in {files}; class-count based losses cannot '
+                         'weight them (drop them from the class list)')
     for module in takers:
         module.set_class_counts(counts.tolist())
     print_log('training class counts: '

@@ -37,7 +37,7 @@ def test_balanced_softmax_is_tau_one():
     torch.testing.assert_close(bs(logits, labels), la(logits, labels))
 
 
-def test_adjustment_favours_rare_classes_at_prediction_time():
+def test_adjustment_pushes_rare_class_logits_harder():
     """Trained with the adjustment, a rare class wins its close calls: the
     loss of predicting a rare-class clip correctly is higher than plain CE
     (it pushes the raw logit further), a head-class clip's is lower."""
