@@ -316,3 +316,15 @@ def test_settings_are_grouped_and_flat_configs_still_build(caplog):
 def test_bad_settings_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         GeminiPriorGenerator(**kwargs)
+
+
+def test_shipped_config_builds_with_its_groups():
+    from mmengine.config import Config
+
+    from mer_toolbox.registry import PRIOR_GENERATORS
+    from prior_testutils import REPO
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'priors', 'gemini.py'))
+    generator = PRIOR_GENERATORS.build(cfg.prior_generator)
+    assert generator.client.requests_per_minute == 60
+    assert generator.pricing.price_output_per_1m == 2.50
+    assert generator.upload.inline_max_bytes == 14 * 2**20
