@@ -56,7 +56,7 @@ class GeminiPriorGenerator(ApiPriorGenerator):
 
         generation = dict(temperature, max_output_tokens, thinking_budget)
         client     = dict(base_url, api_version, timeout_s, max_concurrency,
-                          requests_per_minute)
+                          requests_per_minute, api_key_env)
         retry      = dict(max_attempts, backoff_initial_s, backoff_max_s,
                           retry_refusals)
         upload     = dict(inline_max_bytes, video_mime_type, file_poll_s,
@@ -84,9 +84,7 @@ class GeminiPriorGenerator(ApiPriorGenerator):
             ``api_key``, or ``max_attempts < 1``.
     """
 
-    API_DEFAULTS = dict(
-        ApiPriorGenerator.API_DEFAULTS,
-        api_key_env=('GOOGLE_API_KEY', 'GEMINI_API_KEY'), key_required=True)
+    API_DEFAULTS = dict(ApiPriorGenerator.API_DEFAULTS, key_required=True)
 
     def __init__(self, model: str = 'gemini-2.5-flash',
                  classes: Sequence[str] = MER2024_CLASSES,
@@ -106,11 +104,9 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         self.upload: GeminiUpload = groups['upload']
         self.pricing: GeminiPricing = groups['pricing']
         # the shared API machinery (key, retry policy, cost) reads these
-        api = {**dataclasses.asdict(self.retry), **{
-            k: v for k, v in dataclasses.asdict(self.client).items()
-            if k in ApiPriorGenerator.API_DEFAULTS}, **{
-            k: v for k, v in dataclasses.asdict(self.pricing).items()
-            if k in ApiPriorGenerator.API_DEFAULTS}}
+        shared = ApiPriorGenerator.API_DEFAULTS
+        api = {k: v for group in (self.client, self.retry, self.pricing)
+               for k, v in dataclasses.asdict(group).items() if k in shared}
         super().__init__(teacher or model, PROMPT_VERSION, classes,
                          api_key=api_key, **api)
         self.model = model

@@ -8,7 +8,8 @@ argument names, so an old flat config still builds (see
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
+from typing import (Any, Dict, Mapping, Optional, Tuple, Type, TypeVar,
+                    Union)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class GeminiClient:
         max_concurrency: clips in flight.
         requests_per_minute: attempt rate limit (a token bucket; every
             attempt, upload and status poll takes a token); None: none.
+        api_key_env: environment variables searched for the key, in order
+            (the SDK's precedence); the key itself is never a setting.
     """
 
     base_url: Optional[str] = None
@@ -47,6 +50,7 @@ class GeminiClient:
     timeout_s: float = 120.0
     max_concurrency: int = 8
     requests_per_minute: Optional[float] = 60
+    api_key_env: Tuple[str, ...] = ('GOOGLE_API_KEY', 'GEMINI_API_KEY')
 
 
 @dataclass(frozen=True)

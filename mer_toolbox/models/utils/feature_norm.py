@@ -81,11 +81,13 @@ class FeatureStandardizer(nn.Module):
                            bias=True, device=linear.weight.device,
                            dtype=linear.weight.dtype)
         with torch.no_grad():
-            # in float64, so the fold adds no rounding of its own
-            weight = linear.weight.double() / self.std.double()  # (O, D)
-            bias = (linear.bias.double() if linear.bias is not None
+            # in float64 (on the CPU: not every accelerator has it), so the
+            # fold adds no rounding of its own
+            weight = linear.weight.cpu().double() / \
+                self.std.cpu().double()  # (O, D)
+            bias = (linear.bias.cpu().double() if linear.bias is not None
                     else weight.new_zeros(linear.out_features))
             folded.weight.copy_(weight)
-            folded.bias.copy_(bias - weight @ self.mean.double())  # (O,)
+            folded.bias.copy_(bias - weight @ self.mean.cpu().double())  # (O,)
         folded.train(linear.training)
         return folded
