@@ -19,6 +19,7 @@ at the end rank 0 merges them (clip-list order, as one process would write
 them), writes the one ``summary.json`` and packs. All ranks must see the
 same ``root`` (one machine, or a shared file system).
 """
+import glob
 import json
 import logging
 import os
@@ -288,9 +289,10 @@ def _finish(extractor: FeatureExtractor, clips: List[ClipItem], root: str,
             with open(osp.join(root, name), 'w', encoding='utf-8') as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + '\n'
                              for _, r in records)
-        for res in results:
-            for path in _log_paths(root, res.rank, len(results)):
-                os.remove(path)
+    # this run's parts are merged; older ones (a killed sharded run) are stale
+    for stem in ('failures', 'warnings'):
+        for path in glob.glob(osp.join(root, f'{stem}.rank*.jsonl')):
+            os.remove(path)
     fail_reasons: Dict[str, set] = defaultdict(set)
     warn_reasons: Dict[str, set] = defaultdict(set)
     for _, r in failures:
@@ -363,6 +365,8 @@ def pack_features(folders: List[str], clips: List[ClipItem], root: str,
             continue
         packed[folder] = pack_npy_store(osp.join(root, folder),
                                         osp.join(pack_root, folder), names)
+        logger.info('packed %s: %d clips -> %s', folder, len(names),
+                    osp.join(pack_root, folder))
     return packed
 
 
