@@ -14,6 +14,7 @@ workers; a worker that dies (e.g. a crash inside FFmpeg) stops the run with
 the DataLoader's error, and ``--resume`` continues after it.
 """
 import multiprocessing
+import pickle
 import sys
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Tuple
@@ -76,9 +77,10 @@ def check_decode_options(decoder: ClipDecoder, num_workers: int,
 
     Raises:
         ValueError: negative ``num_workers``, ``prefetch_factor < 1``, an
-            unknown start method, or a face detector on CUDA with forked
+            unknown start method, a face detector on CUDA with forked
             workers (CUDA cannot run in a forked child: every clip would
-            fail).
+            fail), or, for ``'spawn'`` / ``'forkserver'``, a decoder that
+            cannot be pickled to the workers.
     """
     if not isinstance(num_workers, int) or num_workers < 0:
         raise ValueError(f'decode.num_workers must be an int >= 0, got '
@@ -98,6 +100,15 @@ def check_decode_options(decoder: ClipDecoder, num_workers: int,
         raise ValueError("the face detector runs on CUDA, which forked "
                          "decode workers cannot use: set decode.start_method"
                          "='spawn', or run the detector on CPU")
+    if num_workers > 0 and method != 'fork':
+        try:
+            pickle.dumps(decoder)
+        except Exception as err:  # noqa: BLE001 any pickling failure
+            raise ValueError(
+                f'decode.start_method={method!r} pickles the decoder into each '
+                f'worker, and its face detector {type(detector).__name__} '
+                f'cannot be pickled ({type(err).__name__}: {err}); use the '
+                "'fork' start method or the mtcnn detector") from err
 
 
 def iter_decoded(decoder: ClipDecoder, jobs: Sequence[DecodeJob],

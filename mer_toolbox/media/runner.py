@@ -37,7 +37,8 @@ from mer_toolbox.utils.clip_name import path_inside
 from .clips import ClipItem, read_clip_list
 from .decode_workers import DecodeJob, check_decode_options, iter_decoded
 from .pipeline import FeatureExtractor
-from .sharding import all_gather, from_rank0, rank_and_world, shard_by_cost
+from .sharding import (all_gather, barrier, from_rank0, rank_and_world,
+                       shard_by_cost)
 
 FAILURES_FILE = 'failures.jsonl'
 WARNINGS_FILE = 'warnings.jsonl'
@@ -255,8 +256,9 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
     """
     decode = decode_options(decode, extractor)
     rank, world = rank_and_world()
-    start = time.perf_counter()
     os.makedirs(root, exist_ok=True)
+    barrier()  # ranks load their models at different speeds: start together
+    start = time.perf_counter()
     extractor.timings.clear()
     pending = _pending(extractor, clips, root, resume)
     indices = list(pending)

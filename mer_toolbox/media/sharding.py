@@ -54,6 +54,12 @@ def shard_by_cost(costs: Sequence[Optional[float]],
     return [sorted(share) for share in shares]
 
 
+def barrier() -> None:
+    """Wait for every rank (no-op without a group)."""
+    if rank_and_world()[1] > 1:
+        dist.barrier()
+
+
 def all_gather(obj: object) -> list:
     """Every rank's ``obj``, in rank order (``[obj]`` without a group)."""
     _, world = rank_and_world()

@@ -76,3 +76,19 @@ def test_ranks_sharing_a_machine_refuse_a_fixed_gpu(monkeypatch):
     tool.check_one_gpu_per_rank(free)
     monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
     tool.check_one_gpu_per_rank(fixed)  # one rank per machine may pick any
+
+
+def test_spawned_workers_need_a_picklable_detector():
+    from mer_toolbox.media.decode_workers import check_decode_options
+    from mer_toolbox.media.faces import FaceCropper
+    from mer_toolbox.media.pipeline import ClipDecoder
+    haar = ClipDecoder(dict(num_frames=2), FaceCropper(
+        detector=dict(type='opencv_haar')), 16000, 'missing')
+    with pytest.raises(ValueError, match="start_method='spawn' pickles the "
+                       'decoder.*HaarFaceDetector'):
+        check_decode_options(haar, 1, 2, 'spawn')
+    check_decode_options(haar, 1, 2, 'fork')  # forked workers copy it as is
+    check_decode_options(haar, 0, 2, 'spawn')  # no worker, nothing to copy
+    plain = ClipDecoder(dict(num_frames=2), FaceCropper(
+        detector=dict(type='none')), 16000, 'missing')
+    check_decode_options(plain, 1, 2, 'spawn')
