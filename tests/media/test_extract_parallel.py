@@ -39,13 +39,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def torchrun(args, nproc=2, **kwargs):
-    env = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1')
-    return subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run',
-         f'--nproc-per-node={nproc}', f'--master-port={free_port()}', TOOL]
-        + args + ['--no-progress'], env=env, capture_output=True, text=True,
-        timeout=300, **kwargs)
+def torchrun(args, nproc=2, script=False):
+    """The tool under torchrun, directly or through tools/dist_extract.sh."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1',
+               PORT=str(free_port()),
+               PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    launch = (['bash', osp.join(osp.dirname(TOOL), 'dist_extract.sh'), args[0],
+               str(nproc)] if script else
+              [sys.executable, '-m', 'torch.distributed.run',
+               f'--nproc-per-node={nproc}', f"--master-port={env['PORT']}",
+               TOOL, args[0]])
+    return subprocess.run(launch + args[1:] + ['--no-progress'], env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def assert_same_store(a, b, atol=1e-5):
@@ -118,14 +123,15 @@ def test_two_ranks_match_one_process_then_resume_with_two(
         for name in npy.names():
             np.testing.assert_array_equal(packed.load(name), npy.load(name))
 
-    # resume the 1-process run with 2 ranks: only the lost files are redone
+    # resume the 1-process run with 2 ranks (through tools/dist_extract.sh):
+    # only the lost files are redone
     os.remove(osp.join(plain, 'tiny-hubert-UTT', 'c2.npy'))
     cut = osp.join(plain, 'tiny-clip-FRA', 'c3.npy')
     with open(cut, 'r+b') as f:
         f.truncate(os.path.getsize(cut) - 8)
     kept = osp.join(plain, 'tiny-bloom-UTT', 'c3.npy')
     before = os.stat(kept).st_mtime_ns
-    run = torchrun([cfg, '--root', plain, '--resume'])
+    run = torchrun([cfg, '--root', plain, '--resume'], script=True)
     assert run.returncode == 1, run.stderr[-4000:]
     again = summary_of(plain)
     # c2 and c3 redone; the 4 failing clips (c1: no subtitle) retried;
