@@ -1,5 +1,6 @@
 """The classifier that composes encoders, a fusion neck, a head and losses."""
 import copy
+import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -10,6 +11,7 @@ from ...registry import ENCODERS, FUSION_NECKS, HEADS, LOSSES, MODELS
 from ...structures import EmotionSample
 from ..heads import labels_and_weights
 from ..utils import FeatureStandardizer
+from ..utils.mixup import mix_modalities
 
 
 def _per_modality(cfg: dict, modalities: Sequence[str]) -> Dict[str, dict]:
@@ -45,6 +47,12 @@ class MultimodalEmotionClassifier(BaseModel):
             to ``aux_losses`` (``None``: the embeddings themselves).
         normalize_inputs: standardise inputs with training-split statistics
             (fitted by ``FeatureNormHook``; stored in the checkpoint).
+        mixup_alpha: train on mixed clips (:func:`mix_modalities`, every
+            modality with the same weight ``lam ~ Beta(alpha, alpha)``;
+            the head's loss mixes the two labels the same way); 0 = off.
+            Needs clip-level features and a head whose ``loss`` takes
+            ``mix``; not combinable with ``aux_losses`` (a contrastive
+            positive needs one label per clip).
         data_preprocessor: defaults to ``EmotionDataPreprocessor``.
     """
 
@@ -57,6 +65,7 @@ class MultimodalEmotionClassifier(BaseModel):
                  aux_losses: Optional[List[dict]] = None,
                  contrastive_dim: Optional[int] = None,
                  normalize_inputs: bool = True,
+                 mixup_alpha: float = 0.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         # Built here from our registry: BaseModel would look the type up in
@@ -102,6 +111,21 @@ class MultimodalEmotionClassifier(BaseModel):
         self.contrastive_proj = nn.ModuleDict({
             m: nn.Linear(emb_dim, contrastive_dim) for m in self.modalities
         }) if contrastive_dim and self.aux_losses else None
+        if mixup_alpha < 0:
+            raise ValueError(f'mixup_alpha must be >= 0 (0 = off), got '
+                             f'{mixup_alpha}')
+        if mixup_alpha and self.aux_losses:
+            raise ValueError(
+                'mixup_alpha > 0 cannot be combined with aux_losses '
+                f'{[type(loss).__name__ for loss in self.aux_losses]}: a '
+                'mixed clip has two labels and a contrastive loss needs '
+                'one; set mixup_alpha=0 or drop the aux losses')
+        if mixup_alpha and 'mix' not in inspect.signature(
+                self.head.loss).parameters:
+            raise ValueError(f'mixup_alpha > 0 needs a head whose loss() '
+                             f'takes mix=(perm, lam); '
+                             f'{type(self.head).__name__}.loss does not')
+        self.mixup_alpha = mixup_alpha
 
     # ------------------------------------------------------------ features
     def present_mask(self, data_samples: Optional[List[EmotionSample]],
@@ -160,12 +184,18 @@ class MultimodalEmotionClassifier(BaseModel):
         return z
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor],
-                     data_samples: Optional[List[EmotionSample]] = None
-                     ) -> dict:
-        """Embeddings, fused vector and fusion weights of a batch."""
+                     data_samples: Optional[List[EmotionSample]] = None,
+                     present: Optional[torch.Tensor] = None) -> dict:
+        """Embeddings, fused vector and fusion weights of a batch.
+
+        ``present`` ``(B, M)`` overrides the modality mask read from
+        ``data_samples`` (mixed clips carry the union of two clips' masks).
+        """
         z = self.embed(inputs, data_samples)
         first = next(iter(z.values()))
-        present = self.present_mask(data_samples, first.device, len(first))
+        if present is None:
+            present = self.present_mask(data_samples, first.device,
+                                        len(first))
         out = self.neck(z, present, data_samples)
         return dict(z=z, present=present, **out)
 
@@ -184,8 +214,18 @@ class MultimodalEmotionClassifier(BaseModel):
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: List[EmotionSample]) -> Dict[str, torch.Tensor]:
-        feats = self.extract_feat(inputs, data_samples)
-        losses = self.head.loss(feats['fused'], data_samples)
+        if not self.mixup_alpha:
+            feats = self.extract_feat(inputs, data_samples)
+            losses = self.head.loss(feats['fused'], data_samples)
+        else:
+            present = self.present_mask(data_samples, next(iter(
+                inputs.values())).device)
+            mixed, present, perm, lam = mix_modalities(
+                {m: inputs[m] for m in self.modalities}, present,
+                self.mixup_alpha)
+            feats = self.extract_feat(mixed, data_samples, present=present)
+            losses = self.head.loss(feats['fused'], data_samples,
+                                    mix=(perm, lam))
         if self.aux_losses:
             z = feats['z']
             if self.contrastive_proj is not None:

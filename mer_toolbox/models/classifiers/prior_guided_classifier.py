@@ -80,6 +80,10 @@ class PriorGuidedEmotionClassifier(MultimodalEmotionClassifier):
                  drop_priors_at_test: bool = False,
                  prior_embedder: Optional[dict] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.mixup_alpha:  # the priors of two clips do not mix
+            raise ValueError('stage 2 reads each clip\'s own teacher prior; '
+                             'mixup would mix the features but not the '
+                             'priors: set model.mixup_alpha=0')
         if not 0.0 <= prior_dropout < 1.0:
             raise ValueError(f'prior_dropout must be in [0, 1), got '
                              f'{prior_dropout}')

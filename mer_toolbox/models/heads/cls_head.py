@@ -1,5 +1,5 @@
 """Classification head: owns its loss and its prediction."""
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -52,11 +52,26 @@ class LinearClsHead(BaseModule):
         """``(B, H)`` -> logits ``(B, C)``."""
         return self.fc(self.pre_logits(fused))
 
-    def loss(self, fused: torch.Tensor,
-             data_samples: List[EmotionSample]) -> dict:
+    def loss(self, fused: torch.Tensor, data_samples: List[EmotionSample],
+             mix: Optional[Tuple[torch.Tensor, float]] = None) -> dict:
+        """Classification loss of a batch.
+
+        Args:
+            fused: ``(B, H)`` fused features.
+            data_samples: the batch's samples (labels, loss weights).
+            mix: ``(perm (B,), lam)`` when the inputs were mixed (mixup):
+                clip ``i`` is ``lam * x_i + (1 - lam) * x_perm[i]``, so its
+                loss is ``lam * L(y_i) + (1 - lam) * L(y_perm[i])``, each
+                term with its own clip's loss weight.
+        """
         labels, weights = labels_and_weights(data_samples, fused.device)
         logits = self(fused)
-        return dict(loss_cls=self.loss_module(logits, labels, weights))
+        loss = self.loss_module(logits, labels, weights)
+        if mix is not None:
+            perm, lam = mix
+            loss = lam * loss + (1 - lam) * self.loss_module(
+                logits, labels[perm], weights[perm])
+        return dict(loss_cls=loss)
 
     def predict(self, fused: torch.Tensor,
                 data_samples: Optional[List[EmotionSample]] = None

@@ -79,6 +79,12 @@ def test_unknown_freeze_prefix_fails():
         make_model(frozen=['encoderz'])
 
 
+def test_stage2_refuses_mixup():
+    # mixing two clips' features would pair them with one clip's prior
+    with pytest.raises(ValueError, match='set model.mixup_alpha=0'):
+        make_model(mixup_alpha=0.4)
+
+
 def test_stage2_starts_at_stage1_predictions(val_set):
     model = fitted(make_model(), val_set).eval()
     stage1 = MODELS.build(dict(STAGE1, type='MultimodalEmotionClassifier'))
