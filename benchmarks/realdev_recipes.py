@@ -12,8 +12,9 @@ labels, the other half becomes ``pool.csv`` (labels hidden from training,
 kept only to log pseudo-label precision).
 
 Every (recipe, dataset) pair is one ``tools/cross_validate.py CONFIG --folds 1
---seeds ...`` run: one model per seed trained on train, its epoch picked on
-val, then val and test scored by each seed's model (single model: mean ± std)
+--seeds ...`` run: one model per seed trained on train (the recipe's final
+model; a recipe that keeps a best-by-validation checkpoint uses that one),
+then val and test scored by each seed's model (single model: mean ± std)
 and by the mean of their probabilities (seed ensemble). Test is never used to
 choose anything. Finished runs are skipped, so the script resumes. The table
 goes to ``<out>/results.md`` and ``<out>/results.json``.
@@ -37,7 +38,8 @@ RECIPES = {
     'paper_attention_bdcl': (f'{FF}/ablations/paper_attention_bdcl.py', 'full',
                              'previous default: attention fusion, CE + BDCL'),
     'default': (f'{FF}/bdcl_stage1.py', 'full',
-                'new default: concat fusion, logit-adjusted CE (tau 0.5)'),
+                'default: concat fusion, logit-adjusted CE (tau 0.5), mixup, '
+                '80 epochs, final model'),
     'imbalance_ce': (f'{FF}/ablations/imbalance_ce.py', 'full',
                      'default with plain CE'),
     'imbalance_class_weighted': (f'{FF}/ablations/imbalance_class_weighted.py',

@@ -9,7 +9,7 @@
 # (configs/ablations/ce_bdcl.py); it did not measurably help on real data.
 _base_ = [
     '_base_/default_runtime.py', '_base_/datasets/mer_demo.py',
-    '_base_/models/concat_fusion.py', '_base_/schedules/adam_40e.py'
+    '_base_/models/concat_fusion.py', '_base_/schedules/adam_80e.py'
 ]
 
 train_dataloader = dict(
@@ -24,11 +24,7 @@ train_dataloader = dict(
                         data_root={{_base_.data_root}},
                         modalities={{_base_.modalities}})))
 
-custom_hooks = [
-    dict(type='FeatureNormHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='EarlyStoppingHook', monitor='emotion/waf', rule='greater',
-         min_delta=0.0, patience=10),
+custom_hooks = _base_.custom_hooks + [
     dict(type='PseudoLabelHook', start_on_plateau=3, interval=1,
          threshold_mode='freematch', class_balanced_ratio=0.5,
          weighting='confidence'),

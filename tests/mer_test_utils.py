@@ -11,8 +11,12 @@ TINY_SIZES = dict(train=240, val=60, test=90, pool=240)
 
 def write_tiny_config(path: str, data_root: str, base: str = 'bdcl_stage1.py',
                       extra: str = '', max_epochs: int = 2,
-                      batch_size: int = 32, train_loader: str = '') -> str:
+                      batch_size: int = 32, train_loader: str = '',
+                      keep_best: bool = False) -> str:
     """Write a config inheriting ``configs/<base>`` on the tiny demo data.
+
+    ``keep_best`` also keeps the best-by-validation-WAF checkpoint
+    (``best.pth``), which the default recipe does not.
 
     ``train_loader`` adds keyword text to the train loader, e.g.
     ``'num_workers=2, '`` (a second ``train_dataloader = ...`` line in
@@ -22,6 +26,8 @@ def write_tiny_config(path: str, data_root: str, base: str = 'bdcl_stage1.py',
     base_path = osp.join(REPO, 'configs', base)
     base_cfg = Config.fromfile(base_path, import_custom_modules=False)
     demo = f'dict(data_root={data_root!r}, sizes=_sizes)'
+    best = (", checkpoint=dict(save_best='emotion/waf', rule='greater')"
+            if keep_best else '')
     if base_cfg.train_dataloader.dataset.type == 'SemiSupervisedDataset':
         train = f'dict(labelled={demo}, unlabelled={demo})'
     else:
@@ -34,7 +40,7 @@ val_dataloader = dict(dataset={demo})
 test_dataloader = dict(dataset={demo})
 train_cfg = dict(max_epochs={max_epochs})
 param_scheduler = [dict(type='CosineAnnealingLR', T_max={max_epochs}, by_epoch=True, eta_min=1e-5)]
-default_hooks = dict(logger=dict(interval=5))
+default_hooks = dict(logger=dict(interval=5){best})
 {extra}
 """
     with open(path, 'w', encoding='utf-8') as f:

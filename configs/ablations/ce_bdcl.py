@@ -2,6 +2,6 @@
 # without pseudo-labelling).
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/mer_demo.py',
-    '../_base_/models/attention_fusion_bdcl.py', '../_base_/schedules/adam_40e.py'
+    '../_base_/models/attention_fusion_bdcl.py', '../_base_/schedules/adam_80e.py'
 ]
 

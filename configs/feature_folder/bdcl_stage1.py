@@ -4,7 +4,7 @@
 # Classes, modalities and feature sizes come from DATA_ROOT ('auto').
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/feature_folder.py',
-    '../_base_/models/concat_fusion.py', '../_base_/schedules/adam_40e.py'
+    '../_base_/models/concat_fusion.py', '../_base_/schedules/adam_80e.py'
 ]
 model = dict(modalities='auto', feature_dims='auto',
              head=dict(num_classes='auto'))

@@ -13,11 +13,7 @@ train_dataloader = dict(
         type='SemiSupervisedDataset',
         labelled=dict(_folder, split='train'),
         unlabelled=dict(_folder, ann_file='pool.csv', labelled=False)))
-custom_hooks = [
-    dict(type='FeatureNormHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='EarlyStoppingHook', monitor='emotion/waf', rule='greater',
-         min_delta=0.0, patience=10),
+custom_hooks = _base_.custom_hooks + [
     dict(type='PseudoLabelHook', start_on_plateau=3, interval=1,
          threshold_mode='freematch', class_balanced_ratio=0.5,
          weighting='confidence'),

@@ -27,12 +27,8 @@ train_dataloader = dict(
 # Members of tools/cross_validate.py validate on their held-out fold, so the
 # pool is pseudo-labelled once that stops improving (a plain tools/train.py
 # run has no validation and is refused: use cross_validate.py, or
-# --cfg-options custom_hooks.3.start_on_plateau=None custom_hooks.3.warmup_ratio=0.5).
-custom_hooks = [
-    dict(type='FeatureNormHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='EarlyStoppingHook', monitor='emotion/waf', rule='greater',
-         min_delta=0.0, patience=10),
+# --cfg-options custom_hooks.2.start_on_plateau=None custom_hooks.2.warmup_ratio=0.5).
+custom_hooks = _base_.custom_hooks + [
     dict(type='PseudoLabelHook', start_on_plateau=3, interval=1,
          threshold_mode='freematch', class_balanced_ratio=0.5,
          weighting='confidence', batch_size=4096),

@@ -4,7 +4,7 @@
 #       configs/mer2024/bdcl_stage1_mer2024_labelled.py --folds 5
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/datasets/mer2024.py',
-    '../_base_/models/concat_fusion.py', '../_base_/schedules/adam_40e.py'
+    '../_base_/models/concat_fusion.py', '../_base_/schedules/adam_80e.py'
 ]
 
 model = dict(feature_dims=dict(video=768, audio=1024, text=4096))

@@ -332,7 +332,9 @@ class CrossValidation:
         mean ± std row and the ensemble; writes ``W/predictions_<split>.csv``.
 
         Args:
-            metric: the validation key each member picked its best epoch by.
+            metric: the validation key a member picks its best epoch by
+                (when its config keeps a best checkpoint; else each member's
+                result is its final epoch).
 
         Returns:
             ``(table, metrics)``: the table and everything for
@@ -341,8 +343,8 @@ class CrossValidation:
         from ..visualization.results import summarize_run
         splits = self.scored_splits()
         short = metric.rpartition('/')[2]
-        held_key = 'held_out' if self.folds > 1 else 'val (selection)'
-        columns = ['member', 'fold', 'seed', 'best_epoch',
+        held_key = 'held_out' if self.folds > 1 else 'val (monitor)'
+        columns = ['member', 'fold', 'seed', 'epoch',
                    f'{held_key} {short}'] + [f'{s} waf' for s in splits]
         table = Table(columns)
         per_member = {}
@@ -350,10 +352,10 @@ class CrossValidation:
             scores = {s: self.load_scores(m, s)['metrics'] for s in splits}
             values = summarize_run(self.member_dir(m), metric).values
             per_member[m.name] = dict(fold=m.fold, seed=m.seed,
-                                      best_epoch=values.get('best_epoch'),
+                                      epoch=values.get('epoch'),
                                       held_out=values.get(f'val_{short}'),
                                       splits=scores)
-            table.add_row([m.name, m.fold, m.seed, values.get('best_epoch'),
+            table.add_row([m.name, m.fold, m.seed, values.get('epoch'),
                            values.get(f'val_{short}')]
                           + [scores[s].get('waf') for s in splits])
         table.add_row(['mean ± std', '', '', ''] + [

@@ -101,8 +101,9 @@ class TrainingObjective:
         metric: validation key to optimise.
         direction: ``'maximize'`` or ``'minimize'``.
         prune: report epochs to the pruner.
-        cross_validate: ``None`` (objective = best validation value of one
-            run), or a callable ``(cfg, work_dir, trial) -> float`` that runs
+        cross_validate: ``None`` (objective = the validation value of the
+            model one run keeps: its best epoch's with ``save_best``, else
+            its last epoch's), or a callable ``(cfg, work_dir, trial) -> float`` that runs
             a cross-validation and returns its mean held-out score.
     """
 
@@ -141,6 +142,9 @@ class TrainingObjective:
         if not hook.values:
             raise RuntimeError(f'trial {trial.number} ran no validation epoch '
                                '(check train_cfg.val_interval)')
+        checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+        if not checkpoint.get('save_best'):
+            return hook.values[-1]  # the run's result is its final model
         pick = max if self.direction == 'maximize' else min
         return pick(hook.values)
 

@@ -19,7 +19,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .scalars import DEFAULT_METRIC, best_val_record, find_scalar_logs, load_run_scalars
+from .scalars import (DEFAULT_METRIC, best_val_record, find_scalar_logs,
+                      last_val_record, load_run_scalars)
 from .tables import Table
 
 #: Test metrics taken from ``test_metrics.json`` (all percentages).
@@ -37,8 +38,11 @@ class RunSummary:
         config: config name (the file the run was started from).
         seed: ``randomness.seed`` of the run, if recorded.
         recipe: the config as canonical JSON without seed and run-local keys.
-        values: ``best_epoch``, ``val_<metric>`` of the best epoch and
-            ``test_<key>``; missing ones are absent.
+        values: ``epoch`` (of the checkpoint the run keeps as its result:
+            the best by validation ``metric`` when its config has
+            ``save_best``, else the last), ``val_<metric>`` and
+            ``val_accuracy`` of that epoch, and ``test_<key>``; missing ones
+            are absent.
     """
 
     run: str
@@ -82,11 +86,12 @@ def _run_config(work_dir: str) -> tuple:
 
 
 def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
-    """Collect config, best validation epoch and test metrics of one run.
+    """Collect config, result epoch and test metrics of one run.
 
     Args:
         work_dir: a training work dir.
-        metric: validation key that picks the best epoch.
+        metric: validation key that picks the best epoch (runs that keep a
+            best checkpoint).
 
     Raises:
         FileNotFoundError: the folder has neither a scalar log nor a
@@ -98,21 +103,25 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
     if not logs and not osp.isfile(test_json):
         raise FileNotFoundError(f'{work_dir!r} has no <timestamp>/vis_data/'
                                 'scalars.json and no test_metrics.json')
+    name, cfg = _run_config(work_dir)
     if logs:
-        best = best_val_record(load_run_scalars(work_dir).val, metric)
-        if best is not None:
-            values['best_epoch'] = int(best['step'])
+        val = load_run_scalars(work_dir).val
+        checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+        # the epoch whose model the run keeps as its result
+        kept = (best_val_record(val, metric) if checkpoint.get('save_best')
+                else last_val_record(val, metric))
+        if kept is not None:
+            values['epoch'] = int(kept['step'])
             prefix, _, short = metric.rpartition('/')
-            values[f'val_{short}'] = float(best[metric])
+            values[f'val_{short}'] = float(kept[metric])
             # Accuracy of the same epoch: what the paper reports next to WAF.
-            accuracy = best.get(f'{prefix}/accuracy' if prefix else 'accuracy')
+            accuracy = kept.get(f'{prefix}/accuracy' if prefix else 'accuracy')
             if short != 'accuracy' and accuracy is not None:
                 values['val_accuracy'] = float(accuracy)
     if osp.isfile(test_json):
         with open(test_json, encoding='utf-8') as f:
             metrics = json.load(f).get('metrics', {})
         values.update({f'test_{k}': float(metrics[k]) for k in TEST_KEYS if k in metrics})
-    name, cfg = _run_config(work_dir)
     seed = (cfg.get('randomness') or {}).get('seed')
     recipe = {k: v for k, v in cfg.items() if k not in RUN_LOCAL_KEYS}
     if 'randomness' in recipe:
@@ -124,7 +133,7 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
 
 
 def _value_columns(runs: Sequence[RunSummary]) -> List[str]:
-    order = ['best_epoch', 'val_waf', 'val_accuracy'] + [f'test_{k}' for k in TEST_KEYS]
+    order = ['epoch', 'val_waf', 'val_accuracy'] + [f'test_{k}' for k in TEST_KEYS]
     present = {k for r in runs for k in r.values}
     return [k for k in order if k in present] + sorted(present - set(order))
 
@@ -162,7 +171,7 @@ def grouped_table(runs: Sequence[RunSummary],
     value missing in some runs of a group is averaged over the runs that
     have it.
     """
-    cols = [c for c in _value_columns(runs) if c != 'best_epoch']
+    cols = [c for c in _value_columns(runs) if c != 'epoch']
     groups: Dict[str, List[RunSummary]] = {}
     for r in runs:
         groups.setdefault(key(r), []).append(r)

@@ -104,6 +104,13 @@ def best_val_record(val: List[dict], metric: str = DEFAULT_METRIC
     return max(scored, key=lambda r: (r[metric], -r['step']))
 
 
+def last_val_record(val: List[dict], metric: str = DEFAULT_METRIC
+                    ) -> Optional[dict]:
+    """The latest validation record that has ``metric``; ``None`` if none."""
+    scored = [r for r in val if metric in r]
+    return max(scored, key=lambda r: r['step']) if scored else None
+
+
 def loss_keys(train: List[dict]) -> List[str]:
     """Logged loss terms, total ``loss`` first, then the rest by name."""
     keys = sorted({k for r in train for k in r if k.startswith('loss')})

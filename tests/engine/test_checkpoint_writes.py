@@ -46,7 +46,8 @@ def train(argv):
 @pytest.fixture(scope='module')
 def one_epoch(tmp_path_factory, tiny_demo_root):
     tmp = tmp_path_factory.mktemp('one_epoch')
-    cfg = write_tiny_config(str(tmp / 'c.py'), tiny_demo_root, max_epochs=1)
+    cfg = write_tiny_config(str(tmp / 'c.py'), tiny_demo_root, max_epochs=1,
+                            keep_best=True)
     work = tmp / 'work'
     train([cfg, '--work-dir', work])
     return tmp, cfg, work
@@ -97,3 +98,16 @@ def test_best_pth_names_the_best_checkpoint_after_training(one_epoch):
     assert os.readlink(best) == 'best_emotion_waf_epoch_1.pth'  # relative
     assert resolve_checkpoint(str(work)) == str(best)
     assert load_checkpoint_file(str(best))['meta']['epoch'] == 1
+
+
+def test_default_recipe_keeps_the_final_model_as_its_result(
+        tmp_path, tiny_demo_root):
+    # no best-by-validation pick: the work dir resolves to the last epoch
+    cfg = write_tiny_config(str(tmp_path / 'c.py'), tiny_demo_root,
+                            max_epochs=2)
+    work = tmp_path / 'work'
+    train([cfg, '--work-dir', work])
+    assert not glob.glob(str(work / 'best*'))
+    assert resolve_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    assert load_checkpoint_file(resolve_checkpoint(str(work)))['meta'][
+        'epoch'] == 2

@@ -14,7 +14,7 @@ def write_recipe(path):
     """The demo recipe with _base_/tensorboard.py in place of default_runtime.py."""
     bases = [osp.join(REPO, 'configs', '_base_', p) for p in (
         'tensorboard.py', 'datasets/mer_demo.py', 'models/attention_fusion.py',
-        'schedules/adam_40e.py')]
+        'schedules/adam_80e.py')]
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f'_base_ = {bases!r}\n')
     return str(path)

@@ -94,11 +94,13 @@ def test_bad_scalar_line_names_file_and_line(tmp_path):
         load_run_scalars(str(tmp_path / 'nothing'))
 
 
-def fake_run(root, name, seed, lr, wafs, test_waf):
+def fake_run(root, name, seed, lr, wafs, test_waf, keep_best=True):
     """A work dir as the Runner and tools/test.py leave it."""
     work = root / name
     cfg = (f"work_dir = {str(work)!r}\nrandomness = dict(seed={seed}, deterministic=False)\n"
            f"optim_wrapper = dict(optimizer=dict(type='Adam', lr={lr}))\n")
+    if keep_best:
+        cfg += "default_hooks = dict(checkpoint=dict(save_best='emotion/waf'))\n"
     stamp = work / f'2025010{seed}_000000' / 'vis_data'
     write_scalars(str(stamp / 'scalars.json'),
                   [val(e + 1, w, acc=w + 1) for e, w in enumerate(wafs)])
@@ -109,12 +111,22 @@ def fake_run(root, name, seed, lr, wafs, test_waf):
     return str(work)
 
 
+def test_a_run_without_a_best_checkpoint_is_summarised_at_its_last_epoch(
+        tmp_path):
+    # its result is the final model, so its best validation epoch says
+    # nothing about it
+    run = results.summarize_run(fake_run(tmp_path, 'final', 0, 1e-3,
+                                         [50, 61, 58], 60.0, keep_best=False))
+    assert run.values['epoch'] == 3 and run.values['val_waf'] == 58
+    assert run.values['val_accuracy'] == 59.0
+
+
 def test_group_by_seed_averages_only_runs_that_differ_in_seed(tmp_path):
     dirs = [fake_run(tmp_path, 'a_seed0', 0, 1e-3, [50, 61, 58], 60.0),
             fake_run(tmp_path, 'a_seed1', 1, 1e-3, [55, 57, 66], 63.5),
             fake_run(tmp_path, 'b_seed0', 0, 1e-2, [40, 41, 42], 44.0)]
     runs = [results.summarize_run(d) for d in dirs]
-    assert [r.values['best_epoch'] for r in runs] == [2, 3, 3]
+    assert [r.values['epoch'] for r in runs] == [2, 3, 3]
     assert runs[0].values['val_accuracy'] == 62.0  # accuracy of the best epoch
     table = results.grouped_table(runs, results.group_key_by_seed(runs))
     rows = {r[0]: dict(zip(table.columns, r)) for r in table.rows}

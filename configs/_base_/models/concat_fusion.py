@@ -1,7 +1,9 @@
 # The default stage-1 model, chosen on the real dev sets (docs/benchmarks.md):
 # per-modality one-layer MLP encoders -> plain concatenation -> linear head,
 # trained with logit-adjusted cross-entropy (tau 0.5: rare classes stop losing
-# every close call; a no-op on balanced data). The class prior comes from the
+# every close call; a no-op on balanced data), on mixed clips (mixup,
+# alpha 0.4: every modality of two clips blended with one weight, their
+# labels' losses weighted the same way). The class prior comes from the
 # labelled training split (FeatureNormHook, or ClassCountHook without it).
 # BDCL is an option (configs/ablations/bdcl_on.py): it did not measurably
 # help on real data, see docs/benchmarks.md.
@@ -16,4 +18,5 @@ model = dict(
               loss=dict(type='LogitAdjustedCrossEntropyLoss', tau=0.5)),
     aux_losses=[],
     contrastive_dim=None,
-    normalize_inputs=True)
+    normalize_inputs=True,
+    mixup_alpha=0.4)

@@ -19,6 +19,8 @@ model = dict(
     # The embedder the prior cache was built with; used only for raw prior
     # records (single-clip inference). Must match the cache.
     prior_embedder=dict(type='HashingTextEmbedder', dim=128),
-    # BDCL is a stage-1 loss; stage 2 trains with the head's CE only.
+    # BDCL is a stage-1 loss; stage 2 trains with the head's CE only, on
+    # unmixed clips (a clip's prior belongs to that clip alone).
     aux_losses=[],
-    contrastive_dim=None)
+    contrastive_dim=None,
+    mixup_alpha=0.0)

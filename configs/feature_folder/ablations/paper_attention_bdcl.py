@@ -4,7 +4,7 @@
 _base_ = [
     '../../_base_/default_runtime.py', '../../_base_/datasets/feature_folder.py',
     '../../_base_/models/attention_fusion_bdcl.py',
-    '../../_base_/schedules/adam_40e.py'
+    '../../_base_/schedules/adam_80e.py'
 ]
 model = dict(modalities='auto', feature_dims='auto',
              head=dict(num_classes='auto'))
