@@ -35,7 +35,7 @@ sys.path.insert(0, REPO)
 
 from mer_toolbox.datasets import (MERFeatureDataset,  # noqa: E402
                                   PseudoLabelTable)
-from mer_toolbox.datasets.feature_store import \
+from mer_toolbox.fileio.feature_store import \
     write_packed_store_streaming  # noqa: E402
 from mer_toolbox.engine.hooks.pseudo_label_hook import \
     score_dataset  # noqa: E402

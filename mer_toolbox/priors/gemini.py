@@ -27,12 +27,12 @@ import os.path as osp
 from typing import Any, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
+from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
 from .clips import Clip
 from .prompt import PROMPT_VERSION, build_prompt, response_schema
 from .retrying import GiveUp
-from .schema import PriorRecord
 
 logger = logging.getLogger(__name__)
 

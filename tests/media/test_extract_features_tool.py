@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mer_toolbox.datasets.feature_store import open_feature_store
+from mer_toolbox.fileio.feature_store import open_feature_store
 from mer_toolbox.media import errors, npy_complete
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401 fixtures
 

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from mer_toolbox.media import ClipError, read_audio, read_video, select_frame_indices
+from mer_toolbox.fileio.clip_errors import ClipError
+from mer_toolbox.media import read_audio, read_video, select_frame_indices
 from mer_toolbox.media import errors
 from mer_toolbox.media.demo_assets import write_synthetic_clip
 from media_fixtures import media_dir  # noqa: F401 fixtures

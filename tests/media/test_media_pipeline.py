@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from mer_toolbox.media import ClipError, FeatureExtractor
+from mer_toolbox.fileio.clip_errors import ClipError
+from mer_toolbox.media import FeatureExtractor
 from mer_toolbox.media import errors
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401 fixtures
 
