@@ -14,8 +14,8 @@ from .semi_supervised import SemiSupervisedDataset, SemiSupervisedSampler
 
 __all__ = [
     'MERFeatureDataset', 'FeatureFolderDataset', 'describe_feature_folder',
-    'resolve_auto_fields', 'ClassBalancedSampler', 'DemoMERDataset', 'ensure_demo_data',
-    'read_hidden_labels', 'PseudoLabelTable', 'names_fingerprint', 'SemiSupervisedDataset',
-    'SemiSupervisedSampler', 'ExtraLabelledDataset', 'DEMO_PRIOR_FILE',
+    'resolve_auto_fields', 'ClassBalancedSampler', 'DemoMERDataset',
+    'ensure_demo_data', 'read_hidden_labels', 'PseudoLabelTable',
+    'names_fingerprint', 'SemiSupervisedDataset', 'SemiSupervisedSampler', 'ExtraLabelledDataset', 'DEMO_PRIOR_FILE',
     'demo_prior_report', 'ensure_demo_priors', 'clip_names_of'
 ]

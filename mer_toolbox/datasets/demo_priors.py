@@ -3,8 +3,9 @@
 :func:`ensure_demo_priors` writes, next to the demo data, a prior store made
 by a seeded *simulated* MLLM teacher and its embedding cache, the same files
 ``tools/generate_priors.py`` makes for real clips (records validated with
-:mod:`mer_toolbox.fileio.prior_record`, written with the store API, embedded with
-:func:`~mer_toolbox.fileio.prior_embeddings.build_prior_embeddings`)::
+:mod:`mer_toolbox.fileio.prior_record`, written with the store API, embedded
+with :func:`~mer_toolbox.fileio.prior_embeddings.build_prior_embeddings` and
+the ``HashingTextEmbedder``, built through ``PRIOR_EMBEDDERS``)::
 
     <data_root>/priors/demo-teacher.jsonl       one record per clip
     <data_root>/priors/demo-teacher.jsonl.emb/  cached embeddings (stage 2)

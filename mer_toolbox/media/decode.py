@@ -21,8 +21,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..fileio.clip_errors import (CORRUPT_FILE, NO_AUDIO, NO_VIDEO, UNREADABLE_PATH,
-                     ZERO_LENGTH, ClipError)
+from ..fileio.clip_errors import (CORRUPT_FILE, NO_AUDIO, NO_VIDEO,
+                                  UNREADABLE_PATH, ZERO_LENGTH, ClipError)
 
 #: Sample rate every audio encoder of the default recipe expects.
 DEFAULT_SAMPLE_RATE = 16000
