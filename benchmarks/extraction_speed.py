@@ -11,15 +11,25 @@ the machines we test on). Runs only with ``--device cuda``:
 
     python benchmarks/extraction_speed.py --device cuda --real-size --dtype float16
 
+Ranks x decode workers (each combination runs ``tools/extract_features.py``,
+under torchrun when ranks > 1, on the same clips; clips/s is the tool's own
+figure from summary.json, model loading and process start not counted):
+
+    python benchmarks/extraction_speed.py --clips 32 --seconds 3 --ranks 1 2 4 --workers 0 1 2
+    python benchmarks/extraction_speed.py --device cuda --real-size --dtype float16 --workers 0 2 4
+
 Clips are synthetic mp4 files (H.264 + AAC, written with PyAV) of the chosen
 size and length; the first clip is a warm-up and is not timed. Results and the
 machine they came from belong in benchmarks/README.md.
 """
 import argparse
+import csv
 import json
 import os
 import os.path as osp
 import platform
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,6 +98,61 @@ def feature_sets(models: dict, args) -> list:
     return sets
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def sweep(args, tmp: str, clips: list, models: dict) -> list:
+    """Run the tool once per (ranks, workers) on ``clips``; one row each."""
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    tool = osp.join(repo, 'tools', 'extract_features.py')
+    listing = osp.join(tmp, 'clips.csv')
+    with open(listing, 'w', encoding='utf-8', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['name', 'path', 'subtitle'])
+        writer.writerows([c.name, c.path, c.subtitle] for c in clips)
+    config = osp.join(tmp, 'extract.py')
+    with open(config, 'w', encoding='utf-8') as f:
+        f.write(f"clips = dict(list_file={listing!r})\n"
+                f"video = dict(num_frames={args.num_frames}, faces=dict("
+                f"detector=dict(type={args.detector!r})))\n"
+                f"feature_sets = {feature_sets(models, args)!r}\n"
+                f"output = dict(root={osp.join(tmp, 'unused')!r})\n")
+    threads = str(args.threads or 1)
+    env = dict(os.environ, OMP_NUM_THREADS=threads, PYTHONPATH=repo,
+               HF_HUB_OFFLINE='1')
+    rows = []
+    for ranks in args.ranks:
+        for workers in args.workers:
+            root = osp.join(tmp, f'out_r{ranks}_w{workers}')
+            launch = ([sys.executable, '-m', 'torch.distributed.run',
+                       f'--nproc-per-node={ranks}',
+                       f'--master-port={_free_port()}'] if ranks > 1
+                      else [sys.executable])
+            t0 = time.perf_counter()
+            proc = subprocess.run(launch + [
+                tool, config, '--root', root, '--num-workers', str(workers),
+                '--no-progress'], env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                sys.exit(f'ranks={ranks} workers={workers} failed '
+                         f'({proc.returncode}):\n{proc.stderr[-3000:]}')
+            with open(osp.join(root, 'summary.json'), encoding='utf-8') as f:
+                summary = json.load(f)
+            rows.append(dict(ranks=ranks, workers=workers,
+                             clips_per_second=summary['clips_per_second'],
+                             run_s=summary['seconds'],
+                             wall_with_start_s=round(wall, 1),
+                             load_avg=round(os.getloadavg()[0], 1)))
+            print(f"ranks {ranks}  workers {workers}: "
+                  f"{summary['clips_per_second']:.2f} clips/s "
+                  f"({summary['seconds']:.1f}s; {wall:.1f}s with process "
+                  f"start and model load)", flush=True)
+    return rows
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--clips', type=int, default=16)
@@ -106,6 +171,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='add a tiny timm set (CPU mode)')
     parser.add_argument('--threads', type=int,
                         help='torch / OpenCV threads (1 on a busy machine)')
+    parser.add_argument('--ranks', type=int, nargs='+', default=[1],
+                        help='torchrun processes (sweep: several values)')
+    parser.add_argument('--workers', type=int, nargs='+', default=[0],
+                        help='decode workers per rank (sweep: several values)')
     parser.add_argument('--json', help='also write the results here')
     return parser.parse_args(argv)
 
@@ -134,6 +203,9 @@ def main(argv=None) -> int:
             kinds = ('clip', 'hubert', 'bloom') + (('timm',) if args.timm else ())
             models = build_tiny_checkpoints(osp.join(tmp, 'models'), kinds=kinds)
         setup = time.perf_counter() - t0
+        if args.ranks != [1] or len(args.workers) > 1:
+            rows = sweep(args, tmp, clips[1:], models)
+            return _report_sweep(args, rows)
         t0 = time.perf_counter()
         extractor = FeatureExtractor(
             feature_sets(models, args),
@@ -143,7 +215,8 @@ def main(argv=None) -> int:
         extractor.extract(clips[0].path, clips[0].subtitle)  # warm-up
         extractor.timings.clear()
         summary = run_extraction(extractor, clips[1:], osp.join(tmp, 'out'),
-                                 progress=False)
+                                 progress=False,
+                                 decode=dict(num_workers=args.workers[0]))
     result = dict(
         mode='real-size' if args.real_size else 'tiny', device=args.device,
         dtype=args.dtype, torch_threads=torch.get_num_threads(),
@@ -151,7 +224,8 @@ def main(argv=None) -> int:
         else None, cpu=platform.processor() or platform.machine(),
         cores=os.cpu_count(), clips=args.clips, seconds_per_clip=args.seconds,
         size=args.size, fps=args.fps, num_frames=args.num_frames,
-        detector=args.detector, setup_s=round(setup, 1),
+        detector=args.detector, workers=args.workers[0],
+        setup_s=round(setup, 1),
         model_load_s=round(load, 1), run_s=summary['seconds'],
         clips_per_second=summary['clips_per_second'],
         failed=summary['failed'], timings=summary['timings'])
@@ -168,6 +242,26 @@ def main(argv=None) -> int:
         with open(args.json, 'w', encoding='utf-8') as f:
             json.dump(result, f, indent=2)
     return 0 if summary['failed'] == 0 else 1
+
+
+def _report_sweep(args, rows: list) -> int:
+    """Print the ranks x workers table (markdown) and write the JSON."""
+    print(f"\n{'real-size' if args.real_size else 'tiny'} models on "
+          f"{args.device}, {os.cpu_count()} cores, {args.clips} clips of "
+          f"{args.seconds:g}s {args.size}, detector={args.detector}\n")
+    print('| ranks | ' + ' | '.join(f'{w} workers' for w in args.workers)
+          + ' |')
+    print('|---|' + '---|' * len(args.workers))
+    for ranks in args.ranks:
+        cells = [f"{r['clips_per_second']:.2f}" for r in rows
+                 if r['ranks'] == ranks]
+        print(f'| {ranks} | ' + ' | '.join(cells) + ' |')
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as f:
+            json.dump(dict(device=args.device, real_size=args.real_size,
+                           cores=os.cpu_count(), clips=args.clips,
+                           rows=rows), f, indent=2)
+    return 0
 
 
 if __name__ == '__main__':

@@ -51,7 +51,8 @@ def _generator_cfg(teacher: str, url: str, root: str,
     common = dict(max_concurrency=concurrency, requests_per_minute=None,
                   timeout_s=30)
     if teacher == 'gemini':
-        return dict(type='GeminiPriorGenerator', base_url=url, **common)
+        return dict(type='GeminiPriorGenerator',
+                    client=dict(base_url=url, **common))
     return dict(type='OpenAICompatiblePriorGenerator', model='fake-model',
                 base_url=url, frame_dir=osp.join(root, 'frames'),
                 audio='none', **common)

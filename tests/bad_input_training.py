@@ -127,7 +127,8 @@ def _(tmp: Path, shared: Any) -> Callable:
 
     def runner(pool_file: str) -> SimpleNamespace:
         dataset = semi(root, pool_file)()
-        return SimpleNamespace(_resume=True, train_dataloader=SimpleNamespace(
+        # iter > 0 at before_train: MMEngine resumed the loop's counters
+        return SimpleNamespace(iter=40, train_dataloader=SimpleNamespace(
             dataset=dataset))
 
     first, hook = runner('pool.csv'), PseudoLabelHook(cold_start=1)
@@ -140,7 +141,8 @@ def _(tmp: Path, shared: Any) -> Callable:
     second, resumed = runner('pool3.csv'), PseudoLabelHook(cold_start=1)
     resumed.before_run(second)
     shared.table = resumed.dataset.table
-    return lambda: resumed.after_load_checkpoint(
+    resumed.after_load_checkpoint(
         second, load_checkpoint_file(str(tmp / 'epoch_1.pth')))
+    return lambda: resumed.before_train(second)
 
 

@@ -13,16 +13,17 @@ _base_ = ['_base_/mer2024_clips.py']  # `clips`: the MER2024 clip list
 prior_generator = dict(
     type='GeminiPriorGenerator',
     model='gemini-2.5-flash',
-    temperature=0.2,
-    max_output_tokens=4096,
-    base_url=None,  # None: GOOGLE_GEMINI_BASE_URL or the SDK's default
-    max_concurrency=8,
-    requests_per_minute=60,  # set to your quota tier
-    timeout_s=120,
-    max_attempts=5,
+    generation=dict(temperature=0.2, max_output_tokens=4096),
+    client=dict(
+        base_url=None,  # None: GOOGLE_GEMINI_BASE_URL or the SDK's default
+        max_concurrency=8,
+        requests_per_minute=60,  # set to your quota tier
+        timeout_s=120),
+    retry=dict(max_attempts=5),
+    # Larger videos go through the Files API (uploaded, deleted after use).
+    upload=dict(inline_max_bytes=14 * 2**20),
     # Assumed USD list prices per 1M tokens (recorded 2026-11; check yours).
-    price_input_per_1m=0.30,
-    price_output_per_1m=2.50)
+    pricing=dict(price_input_per_1m=0.30, price_output_per_1m=2.50))
 
 prior_store = 'work_dirs/priors/gemini-2.5-flash/priors.jsonl'
 

@@ -1,8 +1,9 @@
 """Which clips to extract: a clip-list CSV or a folder of videos, plus subtitles.
 
 * ``list_file``: CSV with a ``name`` column and optionally ``path`` (relative
-  paths resolve against ``video_root``, else the CSV's folder) and
-  ``subtitle``. Other columns (labels, ...) are ignored, so a MER2024 label
+  paths resolve against ``video_root``, else the CSV's folder),
+  ``subtitle`` and ``duration`` (seconds; only used to balance the shares of
+  a sharded run, an empty cell means unknown). Other columns (labels, ...) are ignored, so a MER2024 label
   CSV works as a clip list.
 * ``video_root`` alone: every file with a video extension in the folder (not
   recursive); the clip name is the file name without extension.
@@ -25,10 +26,26 @@ VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.flv', '.mpg',
 
 @dataclass
 class ClipItem:
-    """One clip to extract: its name, video path and subtitle (``None`` = no row)."""
+    """One clip to extract: its name, video path, subtitle (``None`` = no
+    row) and duration in seconds (``None`` = unknown)."""
     name: str
     path: str
     subtitle: Optional[str] = None
+    duration: Optional[float] = None
+
+
+def _duration(raw: Optional[str], where: str) -> Optional[float]:
+    """A positive number of seconds, or ``None`` for an empty cell."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float('nan')
+    if not value > 0 or value == float('inf'):
+        raise ValueError(f'{where}: duration must be a positive number of '
+                         f'seconds, got {raw!r}')
+    return value
 
 
 def _find_video(folder: str, name: str, extensions: Sequence[str]) -> str:
@@ -62,7 +79,9 @@ def read_clip_list(list_file: Optional[str] = None,
             path = (row.cells.get('path') or '').strip()
             path = (osp.join(base, path) if path and not osp.isabs(path)
                     else path or _find_video(base, row.name, extensions))
-            items.append(ClipItem(row.name, path, row.cells.get('subtitle')))
+            items.append(ClipItem(row.name, path, row.cells.get('subtitle'),
+                                  _duration(row.cells.get('duration'),
+                                            f'{list_file}:{row.line}')))
     else:
         if not osp.isdir(video_root):
             raise FileNotFoundError(f'video_root {video_root!r} is not a folder')

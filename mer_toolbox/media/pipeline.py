@@ -70,6 +70,95 @@ class ClipExtraction:
     face_coverage: Optional[float] = None
 
 
+@dataclass
+class DecodedClip:
+    """The CPU half of one clip, ready for the encoders (picklable, so a
+    DataLoader worker can produce it).
+
+    Attributes:
+        inputs: ``{modality: data or ClipError}``; data is ``(T, S, S, 3)``
+            uint8 face crops for video, ``(S,)`` float32 samples for audio,
+            the stripped subtitle for text.
+        warnings / face_coverage: as in :class:`ClipExtraction`.
+        timings: seconds per stage for this clip (decode / faces).
+    """
+    inputs: Dict[str, object] = field(default_factory=dict)
+    warnings: List[Tuple[str, str]] = field(default_factory=list)
+    face_coverage: Optional[float] = None
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+class ClipDecoder:
+    """Decode one clip into what its encoders need: face crops, 16 kHz audio,
+    the subtitle. Holds no model but the face detector, so it is cheap to
+    copy into DataLoader worker processes.
+
+    Args:
+        video_cfg: sampling keys for :func:`read_video`.
+        cropper: the :class:`FaceCropper`; ``None`` when no video set runs.
+        sample_rate: audio rate in Hz.
+        empty_subtitle: ``'missing'`` or ``'encode'`` (see
+            :class:`FeatureExtractor`).
+    """
+
+    def __init__(self, video_cfg: dict, cropper: Optional[FaceCropper],
+                 sample_rate: int, empty_subtitle: str) -> None:
+        self.video_cfg = video_cfg
+        self.cropper = cropper
+        self.sample_rate = sample_rate
+        self.empty_subtitle = empty_subtitle
+
+    def __call__(self, video_path: str, subtitle: Optional[str],
+                 modalities: Iterable[str]) -> DecodedClip:
+        """Load each modality; a failure is stored, never raised."""
+        decoded = DecodedClip()
+        for modality in modalities:
+            try:
+                decoded.inputs[modality] = self._load(modality, video_path,
+                                                      subtitle, decoded)
+            except ClipError as err:
+                decoded.inputs[modality] = err
+            except Exception as err:  # noqa: BLE001 one clip must not stop a run
+                decoded.inputs[modality] = ClipError(
+                    UNEXPECTED, f'{type(err).__name__}: {err}')
+        return decoded
+
+    def _load(self, modality: str, path: str, subtitle: Optional[str],
+              decoded: DecodedClip):
+        """Decode the input one modality's encoders need."""
+        start = time.perf_counter()
+        if modality == 'video':
+            frames = read_video(path, **self.video_cfg).frames  # (T, H, W, 3)
+            decoded.timings['decode_video'] = time.perf_counter() - start
+            start = time.perf_counter()
+            crops = self.cropper(frames)  # (T, S, S, 3)
+            decoded.timings['faces'] = time.perf_counter() - start
+            if crops.fallback != 'detector_none':
+                decoded.face_coverage = crops.coverage
+            if crops.fallback == 'whole_frame':
+                decoded.warnings.append(('no face found', f'whole frames used '
+                                         f'for all {len(frames)} frames'))
+            elif not crops.detected.all() and crops.fallback == '':
+                missing = int((~crops.detected).sum())
+                decoded.warnings.append(('face missing in some frames',
+                                         f'{missing}/{len(frames)} frames use '
+                                         "the main face track's interpolated "
+                                         'box'))
+            return crops.crops
+        if modality == 'audio':
+            samples = read_audio(path, self.sample_rate)  # (S,)
+            decoded.timings['decode_audio'] = time.perf_counter() - start
+            return samples
+        if modality == 'text':
+            if subtitle is None:
+                raise ClipError(MISSING_SUBTITLE, 'no subtitle for this clip')
+            if not subtitle.strip() and self.empty_subtitle == 'missing':
+                raise ClipError(MISSING_SUBTITLE, 'the subtitle is empty')
+            return subtitle.strip()
+        raise ValueError(f'encoder modality {modality!r} is not one of '
+                         "'video', 'audio', 'text'")
+
+
 class FeatureExtractor:
     """Build encoders once, then extract any number of clips.
 
@@ -107,17 +196,16 @@ class FeatureExtractor:
                              f'{list(_VIDEO_KEYS)} and faces')
         if video.get('fps') is None:
             video.setdefault('num_frames', 16)
-        self.video_cfg = video
         audio = dict(audio or {})
-        self.sample_rate = int(audio.pop('sample_rate', DEFAULT_SAMPLE_RATE))
+        sample_rate = int(audio.pop('sample_rate', DEFAULT_SAMPLE_RATE))
         subtitle = dict(subtitle or {})
-        self.empty_subtitle = subtitle.pop('empty', 'missing')
+        empty_subtitle = subtitle.pop('empty', 'missing')
         if audio or subtitle:
             raise ValueError(f'unknown keys: audio {sorted(audio)}, subtitle '
                              f'{sorted(subtitle)}')
-        if self.empty_subtitle not in _EMPTY_POLICIES:
+        if empty_subtitle not in _EMPTY_POLICIES:
             raise ValueError(f'subtitle.empty must be one of {_EMPTY_POLICIES}'
-                             f', got {self.empty_subtitle!r}')
+                             f', got {empty_subtitle!r}')
         sampling = {k: v for k, v in video.items() if k != 'max_side'}
         select_frame_indices(np.arange(2.0), **sampling)  # bad sampling: fail now
         # check the cheap parts before loading any model
@@ -126,8 +214,10 @@ class FeatureExtractor:
                 spec['encoder']['type']) for spec in feature_sets]
         faces.setdefault('detector', dict(type='auto'))
         # built only when needed: text/audio-only runs need no OpenCV
-        self.cropper = (FaceCropper(**faces) if any(
+        cropper = (FaceCropper(**faces) if any(
             c.modality == 'video' for c in classes) else None)
+        #: the CPU half (decode, faces), also run by DataLoader workers
+        self.decoder = ClipDecoder(video, cropper, sample_rate, empty_subtitle)
         self.sets: List[FeatureSet] = []
         for spec in feature_sets:
             spec = dict(spec)
@@ -152,9 +242,20 @@ class FeatureExtractor:
         #: seconds spent per stage, summed over clips (decode / faces / encoders)
         self.timings: Dict[str, float] = defaultdict(float)
 
+    @property
+    def cropper(self) -> Optional[FaceCropper]:
+        """The face cropper; ``None`` when no video set runs."""
+        return self.decoder.cropper
+
     def folders(self) -> List[str]:
         """Every output folder name, e.g. ``['clip-vit-large-patch14-UTT', ...]``."""
         return [f for s in self.sets for f in s.folders()]
+
+    def modalities(self, only: Optional[Iterable[str]] = None) -> List[str]:
+        """Modalities the sets in ``only`` (default: all) need, in set order."""
+        only = None if only is None else set(only)
+        return list(dict.fromkeys(s.modality for s in self.sets
+                                  if only is None or s.name in only))
 
     def extract(self, video_path: str, subtitle: Optional[str] = None,
                 only: Optional[Iterable[str]] = None) -> ClipExtraction:
@@ -166,21 +267,27 @@ class FeatureExtractor:
             subtitle: its subtitle; ``None`` means none exists.
             only: restrict to these feature-set names (used by resume).
         """
+        decoded = self.decoder(video_path, subtitle, self.modalities(only))
+        return self.encode(decoded, video_path, only)
+
+    def encode(self, decoded: DecodedClip, video_path: str,
+               only: Optional[Iterable[str]] = None) -> ClipExtraction:
+        """The encoder half of :meth:`extract`, on a clip already decoded.
+
+        Args:
+            decoded: the :class:`ClipDecoder` output for this clip; it holds
+                every modality the wanted sets need.
+            video_path: names the clip in error messages.
+            only: restrict to these feature-set names.
+        """
         only = None if only is None else set(only)
         wanted = [s for s in self.sets if only is None or s.name in only]
-        result = ClipExtraction()
-        inputs: Dict[str, object] = {}
-        for modality in dict.fromkeys(s.modality for s in wanted):
-            try:
-                inputs[modality] = self._load(modality, video_path, subtitle,
-                                              result)
-            except ClipError as err:
-                inputs[modality] = err
-            except Exception as err:  # noqa: BLE001 one clip must not stop a run
-                inputs[modality] = ClipError(
-                    UNEXPECTED, f'{type(err).__name__}: {err}')
+        for stage, seconds in decoded.timings.items():
+            self.timings[stage] += seconds
+        result = ClipExtraction(warnings=list(decoded.warnings),
+                                face_coverage=decoded.face_coverage)
         for fset in wanted:
-            data = inputs[fset.modality]
+            data = decoded.inputs[fset.modality]
             if isinstance(data, ClipError):
                 result.failures[fset.name] = data
                 continue
@@ -208,38 +315,3 @@ class FeatureExtractor:
             name, err = next(iter(result.failures.items()))
             raise ClipError(err.reason, f'{video_path} [{name}]: {err.detail}')
         return result.features
-
-    def _load(self, modality: str, path: str, subtitle: Optional[str],
-              result: ClipExtraction):
-        """Decode the input one modality's encoders need."""
-        start = time.perf_counter()
-        if modality == 'video':
-            frames = read_video(path, **self.video_cfg).frames  # (T, H, W, 3)
-            self.timings['decode_video'] += time.perf_counter() - start
-            start = time.perf_counter()
-            crops = self.cropper(frames)  # (T, S, S, 3)
-            self.timings['faces'] += time.perf_counter() - start
-            if crops.fallback != 'detector_none':
-                result.face_coverage = crops.coverage
-            if crops.fallback == 'whole_frame':
-                result.warnings.append(('no face found', f'whole frames used '
-                                        f'for all {len(frames)} frames'))
-            elif not crops.detected.all() and crops.fallback == '':
-                missing = int((~crops.detected).sum())
-                result.warnings.append(('face missing in some frames',
-                                        f'{missing}/{len(frames)} frames use '
-                                        "the main face track's interpolated "
-                                        'box'))
-            return crops.crops
-        if modality == 'audio':
-            samples = read_audio(path, self.sample_rate)  # (S,)
-            self.timings['decode_audio'] += time.perf_counter() - start
-            return samples
-        if modality == 'text':
-            if subtitle is None:
-                raise ClipError(MISSING_SUBTITLE, 'no subtitle for this clip')
-            if not subtitle.strip() and self.empty_subtitle == 'missing':
-                raise ClipError(MISSING_SUBTITLE, 'the subtitle is empty')
-            return subtitle.strip()
-        raise ValueError(f'encoder modality {modality!r} is not one of '
-                         "'video', 'audio', 'text'")

@@ -22,15 +22,18 @@ The API key comes from the environment only (``GOOGLE_API_KEY`` then
 redacted before it is recorded. A rejected key stops the run.
 """
 import asyncio
+import dataclasses
 import logging
 import os.path as osp
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from ..constants import MER2024_CLASSES
 from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
 from .clips import Clip
+from .gemini_options import (GeminiClient, GeminiGeneration, GeminiPricing,
+                             GeminiRetry, GeminiUpload, group_options)
 from .prompt import PROMPT_VERSION, build_prompt, response_schema
 from .retrying import GiveUp
 
@@ -39,78 +42,74 @@ logger = logging.getLogger(__name__)
 _BLOCKED = {'SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII',
             'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT'}
 _COMPLETE = {'STOP', 'FINISH_REASON_UNSPECIFIED', None}
+#: A settings group: a dict of its fields, or the dataclass itself.
+Settings = Union[Mapping[str, Any], GeminiGeneration, GeminiClient,
+                 GeminiRetry, GeminiUpload, GeminiPricing]
 
 
 @PRIOR_GENERATORS.register_module()
 class GeminiPriorGenerator(ApiPriorGenerator):
     """Reasoning priors from Gemini (the paper's teacher).
 
+    Settings come in groups (dicts in a config, or the dataclasses of
+    :mod:`.gemini_options`); every key is optional::
+
+        generation = dict(temperature, max_output_tokens, thinking_budget)
+        client     = dict(base_url, api_version, timeout_s, max_concurrency,
+                          requests_per_minute, api_key_env)
+        retry      = dict(max_attempts, backoff_initial_s, backoff_max_s,
+                          retry_refusals)
+        upload     = dict(inline_max_bytes, video_mime_type, file_poll_s,
+                          file_ready_timeout_s, delete_uploaded)
+        pricing    = dict(price_input_per_1m, price_output_per_1m,
+                          assumed_output_tokens, assumed_clip_seconds,
+                          video_tokens_per_second)
+
+    Defaults: 60 requests/min, 8 clips in flight, 5 attempts, prices 0.30 /
+    2.50 USD per 1M tokens (an assumption: see docs/priors.md). The key is
+    read from ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY`` and is required.
+
     Args:
         model: model id sent to the API; also the default ``teacher``.
         classes: the dataset's classes (the prompt and schema use them).
         teacher: teacher id in the records; default ``model``.
-        temperature: sampling temperature (low: reproducible judgements).
-        max_output_tokens: reply limit (thinking tokens count against it).
-        thinking_budget: the model's thinking token budget; None keeps the
-            API default.
-        base_url: API endpoint; None uses ``GOOGLE_GEMINI_BASE_URL`` or the
-            SDK default.
-        api_version: API version in the URL path.
-        inline_max_bytes: larger videos go through the Files API. Default
-            14 MiB: base64 inflates by 4/3 and inline requests are capped at
-            about 20 MB.
-        video_mime_type: MIME type of the clips.
-        file_poll_s: interval while an upload is PROCESSING.
-        file_ready_timeout_s: give up on an upload that never turns ACTIVE.
-        delete_uploaded: delete uploaded files after use.
-        assumed_clip_seconds: clip length assumed by dry-run estimates.
-        video_tokens_per_second: tokens per second of video (frames + audio)
-            assumed by dry-run estimates.
-        api_key, **api_options: see
-            :class:`~.api_teacher.ApiPriorGenerator`; defaults in
-            :attr:`API_DEFAULTS` (key from ``GOOGLE_API_KEY`` /
-            ``GEMINI_API_KEY``, required; 60 requests/min; prices 0.30 /
-            2.50 USD per 1M tokens, an assumption: see docs/priors.md;
-            1,500 output tokens assumed).
+        generation, client, retry, upload, pricing: the groups above.
+        api_key: must stay None (keys come from the environment only).
+        **flat: the groups' keys given flat, as configs written before the
+            grouping do: moved into their group, with a warning.
+
+    Raises:
+        TypeError: a key no group has.
+        ValueError: a key given both flat and in its group, an
+            ``api_key``, or ``max_attempts < 1``.
     """
 
-    API_DEFAULTS = dict(
-        ApiPriorGenerator.API_DEFAULTS,
-        api_key_env=('GOOGLE_API_KEY', 'GEMINI_API_KEY'), key_required=True,
-        requests_per_minute=60, price_input_per_1m=0.30,
-        price_output_per_1m=2.50, assumed_output_tokens=1500)
+    API_DEFAULTS = dict(ApiPriorGenerator.API_DEFAULTS, key_required=True)
 
     def __init__(self, model: str = 'gemini-2.5-flash',
                  classes: Sequence[str] = MER2024_CLASSES,
                  teacher: Optional[str] = None,
-                 temperature: float = 0.2,
-                 max_output_tokens: int = 4096,
-                 thinking_budget: Optional[int] = None,
-                 base_url: Optional[str] = None,
-                 api_version: str = 'v1beta',
-                 inline_max_bytes: int = 14 * 2**20,
-                 video_mime_type: str = 'video/mp4',
-                 file_poll_s: float = 2.0,
-                 file_ready_timeout_s: float = 300.0,
-                 delete_uploaded: bool = True,
-                 assumed_clip_seconds: float = 6.0,
-                 video_tokens_per_second: float = 300.0,
-                 api_key: None = None, **api_options) -> None:
+                 generation: Optional[Settings] = None,
+                 client: Optional[Settings] = None,
+                 retry: Optional[Settings] = None,
+                 upload: Optional[Settings] = None,
+                 pricing: Optional[Settings] = None,
+                 api_key: None = None, **flat: Any) -> None:
+        groups = group_options(dict(generation=generation, client=client,
+                                    retry=retry, upload=upload,
+                                    pricing=pricing), flat)
+        self.generation: GeminiGeneration = groups['generation']
+        self.client: GeminiClient = groups['client']
+        self.retry: GeminiRetry = groups['retry']
+        self.upload: GeminiUpload = groups['upload']
+        self.pricing: GeminiPricing = groups['pricing']
+        # the shared API machinery (key, retry policy, cost) reads these
+        shared = ApiPriorGenerator.API_DEFAULTS
+        api = {k: v for group in (self.client, self.retry, self.pricing)
+               for k, v in dataclasses.asdict(group).items() if k in shared}
         super().__init__(teacher or model, PROMPT_VERSION, classes,
-                         api_key=api_key, **api_options)
+                         api_key=api_key, **api)
         self.model = model
-        self.temperature = temperature
-        self.max_output_tokens = max_output_tokens
-        self.thinking_budget = thinking_budget
-        self.base_url = base_url
-        self.api_version = api_version
-        self.inline_max_bytes = inline_max_bytes
-        self.video_mime_type = video_mime_type
-        self.file_poll_s = file_poll_s
-        self.file_ready_timeout_s = file_ready_timeout_s
-        self.delete_uploaded = delete_uploaded
-        self.assumed_clip_seconds = assumed_clip_seconds
-        self.video_tokens_per_second = video_tokens_per_second
         self._client = None
         self._generate_config = None
 
@@ -120,8 +119,8 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         from google import genai
         from google.genai import types
         key = self.open_calls()  # key_required: never None here
-        options = types.HttpOptions(base_url=self.base_url,
-                                    api_version=self.api_version,
+        options = types.HttpOptions(base_url=self.client.base_url,
+                                    api_version=self.client.api_version,
                                     timeout=int(self.timeout_s * 1000))
         self._client = genai.Client(api_key=key.reveal(),
                                     http_options=options)
@@ -136,25 +135,28 @@ class GeminiPriorGenerator(ApiPriorGenerator):
 
     # --- pricing -------------------------------------------------------------
     def media_tokens(self) -> float:
-        return self.assumed_clip_seconds * self.video_tokens_per_second
+        return (self.pricing.assumed_clip_seconds
+                * self.pricing.video_tokens_per_second)
 
     def describe(self, clips: Sequence[Clip]) -> str:
         return self.describe_calls(clips, [
             f'GeminiPriorGenerator: model {self.model}, teacher '
             f'{self.teacher!r}, prompt {self.prompt_version}, temperature '
-            f'{self.temperature}, concurrency {self.max_concurrency}, '
-            f'{self.requests_per_minute} requests/min'],
-            f'{self.assumed_clip_seconds:g} s of video at '
-            f'{self.video_tokens_per_second:g} tokens/s')
+            f'{self.generation.temperature}, concurrency '
+            f'{self.max_concurrency}, {self.requests_per_minute} '
+            'requests/min'],
+            f'{self.pricing.assumed_clip_seconds:g} s of video at '
+            f'{self.pricing.video_tokens_per_second:g} tokens/s')
 
     # --- one clip ------------------------------------------------------------
     def _config(self):
         from google.genai import types
-        thinking = (types.ThinkingConfig(thinking_budget=self.thinking_budget)
-                    if self.thinking_budget is not None else None)
+        budget = self.generation.thinking_budget
+        thinking = (types.ThinkingConfig(thinking_budget=budget)
+                    if budget is not None else None)
         return types.GenerateContentConfig(
-            temperature=self.temperature,
-            max_output_tokens=self.max_output_tokens,
+            temperature=self.generation.temperature,
+            max_output_tokens=self.generation.max_output_tokens,
             response_mime_type='application/json',
             response_schema=response_schema(self.classes),
             thinking_config=thinking)
@@ -166,16 +168,18 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         if clip.video is None or not osp.isfile(clip.video):
             return self.failure(clip, 'missing_input',
                                 f'video not found: {clip.video}', attempts=0)
-        uploaded = None
+        uploaded, upload_calls = None, 0
+        mime = self.upload.video_mime_type
         try:
-            if osp.getsize(clip.video) > self.inline_max_bytes:
-                uploaded = await self._upload(clip)
+            if osp.getsize(clip.video) > self.upload.inline_max_bytes:
+                uploaded, upload_calls = await self._upload(clip)
                 video = types.Part.from_uri(file_uri=uploaded.uri,
-                                            mime_type=self.video_mime_type)
+                                            mime_type=mime)
             else:
-                with open(clip.video, 'rb') as f:
-                    video = types.Part.from_bytes(
-                        data=f.read(), mime_type=self.video_mime_type)
+                # up to inline_max_bytes (14 MiB) read off the event loop,
+                # which keeps serving the other clips' calls meanwhile
+                data = await asyncio.to_thread(_read_bytes, clip.video)
+                video = types.Part.from_bytes(data=data, mime_type=mime)
             prompt = build_prompt(clip.subtitle, self.classes)
 
             async def send(note: str) -> PriorRecord:
@@ -184,12 +188,15 @@ class GeminiPriorGenerator(ApiPriorGenerator):
                     clip, lambda: self._client.aio.models.generate_content(
                         model=self.model, contents=contents,
                         config=self._generate_config), self._to_record)
-            return await self.ask(clip, send)
-        except GiveUp as stop:  # the upload failed
+            record = await self.ask(clip, send)
+            # the upload and its status polls are calls for this clip too
+            record.attempts += upload_calls
+            return record
+        except GiveUp as stop:  # the upload failed; stop counts its calls
             return self.failure(clip, stop.reason, self._redact(stop.detail),
                                 attempts=stop.attempts)
         finally:
-            if uploaded is not None and self.delete_uploaded:
+            if uploaded is not None and self.upload.delete_uploaded:
                 await self._delete(uploaded)
 
     def _to_record(self, clip: Clip, response: Any,
@@ -221,37 +228,53 @@ class GeminiPriorGenerator(ApiPriorGenerator):
             ''.join(p.text for p in parts if p.text and not p.thought))
         if finish == 'MAX_TOKENS':
             return self.failure(clip, 'max_tokens', 'reply cut at '
-                                f'{self.max_output_tokens} tokens', **extra)
+                                f'{self.generation.max_output_tokens} tokens',
+                                **extra)
         if finish not in _COMPLETE:  # e.g. RECITATION: the text may be cut
             return self.failure(clip, 'other', f'finish reason {finish}',
                                 **extra)
         return self.reply_record(clip, text, **extra)
 
     # --- Files API -----------------------------------------------------------
-    async def _upload(self, clip: Clip) -> Any:
-        """Upload the clip, wait until ACTIVE; raise GiveUp on failure."""
+    async def _upload(self, clip: Clip) -> Tuple[Any, int]:
+        """Upload the clip and wait until it is ACTIVE.
+
+        Returns:
+            ``(file, calls)``: the file, and the requests made (upload
+            attempts and status polls, retries included).
+
+        Raises:
+            GiveUp: the upload failed; its ``attempts`` are the requests
+                made until then.
+        """
+        settings, calls = self.upload, 0
         try:
-            uploaded, _ = await self._retry.call(
+            uploaded, calls = await self._retry.call(
                 clip.name, lambda: self._client.aio.files.upload(
                     file=clip.video,
-                    config={'mime_type': self.video_mime_type}))
+                    config={'mime_type': settings.video_mime_type}))
         except GiveUp as stop:
             raise GiveUp('upload_failed', f'{stop.reason}: {stop.detail}',
-                         0) from None
+                         stop.attempts) from None
         waited = 0.0
         while _enum_name(uploaded.state) == 'PROCESSING':
-            if waited >= self.file_ready_timeout_s:
+            if waited >= settings.file_ready_timeout_s:
                 raise GiveUp('upload_failed', f'{uploaded.name} still '
-                             f'PROCESSING after {waited:.0f} s', 0)
-            await asyncio.sleep(self.file_poll_s)
-            waited += self.file_poll_s
+                             f'PROCESSING after {waited:.0f} s', calls)
+            await asyncio.sleep(settings.file_poll_s)
+            waited += settings.file_poll_s
             name = uploaded.name
-            uploaded, _ = await self._retry.call(
-                clip.name, lambda: self._client.aio.files.get(name=name))
+            try:
+                uploaded, polls = await self._retry.call(
+                    clip.name, lambda: self._client.aio.files.get(name=name))
+            except GiveUp as stop:  # its own reason, all calls counted
+                raise GiveUp(stop.reason, stop.detail,
+                             calls + stop.attempts) from None
+            calls += polls
         if _enum_name(uploaded.state) not in ('ACTIVE', None):
             raise GiveUp('upload_failed', f'{uploaded.name} is '
-                         f'{_enum_name(uploaded.state)}', 0)
-        return uploaded
+                         f'{_enum_name(uploaded.state)}', calls)
+        return uploaded, calls
 
     async def _delete(self, uploaded: Any) -> None:
         try:
@@ -259,6 +282,11 @@ class GeminiPriorGenerator(ApiPriorGenerator):
         except Exception as err:  # files expire on their own; never fatal
             logger.info('could not delete %s: %s', uploaded.name,
                         self._redact(str(err)))
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, 'rb') as f:
+        return f.read()
 
 
 def _enum_name(value: Any) -> Optional[str]:

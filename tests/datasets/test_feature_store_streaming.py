@@ -116,7 +116,7 @@ def test_load_rows_follows_a_subset(tmp_path):
 
 
 def test_score_dataset_bulk_path_equals_item_path(tmp_path):
-    from mer_toolbox.engine.hooks.pseudo_label_hook import score_dataset
+    from mer_toolbox.engine.hooks.pool_scoring import score_dataset
     from mer_toolbox.registry import MODELS
     pool = packed_pool(tmp_path, rows())
     model = MODELS.build(dict(

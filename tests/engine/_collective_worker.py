@@ -44,7 +44,7 @@ def run(rank: int, world: int, port: int, out_dir: str) -> None:
                             rank=rank, world_size=world)
     calls: list = []
     guard_collectives(calls)
-    from mer_toolbox.engine.hooks.pseudo_label_hook import gather_rows
+    from mer_toolbox.engine.hooks.pool_scoring import gather_rows
     from mer_toolbox.models.losses.dist_utils import (all_gather_cat,
                                                       all_reduce_sum)
     local = np.full((3 + rank, 2), rank, np.float32)  # unequal shards

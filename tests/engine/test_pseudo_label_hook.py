@@ -92,9 +92,25 @@ def test_table_is_saved_and_restored_on_resume(tmp_path, tiny_demo_root):
     runner._load_from = osp.join(tmp_path, 'w', 'epoch_2.pth')
     runner.call_hook('before_run')
     runner.load_or_resume()
+    runner.call_hook('before_train')  # the hook applies a resume's state
     table = runner.train_dataloader.dataset.table
     assert table.rounds == 2
     assert torch.equal(table.labels, state['labels'])
+
+
+def test_load_from_starts_with_an_empty_table(tmp_path, tiny_demo_root):
+    """``load_from`` takes the weights only: the old pseudo-labels and start
+    decision stay behind (only ``--resume`` continues them)."""
+    cfg = write_tiny_config(str(tmp_path / 'c.py'), tiny_demo_root,
+                            extra=PL_HOOKS, max_epochs=2)
+    run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')])
+    runner = build_runner(cfg, str(tmp_path / 'w2'))
+    runner._load_from = osp.join(tmp_path, 'w', 'epoch_2.pth')
+    runner.call_hook('before_run')
+    runner.load_or_resume()
+    runner.call_hook('before_train')
+    table = runner.train_dataloader.dataset.table
+    assert table.rounds == 0 and not (table.labels >= 0).any()
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, tiny_demo_root):
@@ -167,6 +183,7 @@ class _FakeRunner:
     def __init__(self, max_epochs=10):
         import logging
         self.epoch, self.max_epochs, self.hooks = 0, max_epochs, []
+        self.iter, self.val_loop = 0, object()
         self.logger = logging.getLogger('test_pseudo_label_start')
         self.train_dataloader = None
 
@@ -188,8 +205,13 @@ def test_start_on_plateau_waits_for_validation_to_stall():
     hook.before_save_checkpoint(runner, ckpt)
     fresh = PseudoLabelHook(start_on_plateau=2)
     fresh.dataset = SimpleNamespace(table=_EmptyTable())
-    runner._resume = True
     fresh.after_load_checkpoint(runner, ckpt)
+    runner.iter = 0  # load_from: the loop starts at 0, the state stays
+    fresh.before_train(runner)
+    assert fresh.state == dict(start=None, best=None, stalled=0)
+    fresh.after_load_checkpoint(runner, ckpt)
+    runner.iter = 40  # resume: MMEngine restored the loop's counters
+    fresh.before_train(runner)
     assert fresh.state == hook.state
     with pytest.raises(KeyError, match='monitors'):
         PseudoLabelHook(start_on_plateau=1, monitor='emotion/uar') \

@@ -120,6 +120,8 @@ class FakeGemini:
         self.script: Dict[str, List[dict]] = {}
         self.requests: List[FakeRequest] = []
         self.files: Dict[str, bytes] = {}
+        #: an HTTP status answering every upload start (None: accept them)
+        self.upload_error: Optional[int] = None
         self.max_inflight = 0
         self._inflight = 0
         self._lock = threading.Lock()
@@ -277,6 +279,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._uploads[upload_id] = {'data': b''}
         self.fake._log(FakeRequest('POST', self.path, None,
                                    self.headers.get('x-goog-api-key')))
+        if self.fake.upload_error is not None:
+            code = self.fake.upload_error
+            return self._json(code, {'error': {
+                'code': code, 'message': 'upload refused',
+                'status': 'UNAVAILABLE'}})
         url = f'{self.fake.url}/upload/v1beta/files?upload_id={upload_id}'
         self._json(200, {}, {'X-Goog-Upload-URL': url,
                              'X-Goog-Upload-Status': 'active'})

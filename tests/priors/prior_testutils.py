@@ -53,12 +53,20 @@ def tool_env(**extra) -> dict:
     return env
 
 
+#: Fast retry settings for tests against a local fake server.
+FAST_API = dict(max_concurrency=4, requests_per_minute=None, timeout_s=10,
+                max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+
+
 def write_gemini_config(path: str, clip_root: str, store: str, url: str,
                         **generator) -> str:
-    """A Gemini config file pointing at the fake server ``url``."""
-    return write_teacher_config(path, clip_root, store,
-                                dict(type='GeminiPriorGenerator', base_url=url),
-                                **generator)
+    """A Gemini config file pointing at the fake server ``url``, with fast
+    test retry settings; ``generator``: flat overrides of its settings,
+    written in their groups (``client=dict(...)``, ``retry=dict(...)``)."""
+    from mer_toolbox.priors.gemini_options import grouped
+    settings = dict(FAST_API, base_url=url, **generator)
+    return write_config_file(path, clip_root, store, dict(
+        type='GeminiPriorGenerator', **grouped(settings)))
 
 
 def write_openai_config(path: str, clip_root: str, store: str, url: str,
@@ -74,11 +82,16 @@ def write_openai_config(path: str, clip_root: str, store: str, url: str,
 
 def write_teacher_config(path: str, clip_root: str, store: str,
                          teacher: dict, **generator) -> str:
-    """A prior config: ``teacher`` + fast test retry settings + overrides."""
-    options = dict(teacher, max_concurrency=4, requests_per_minute=None,
-                   timeout_s=10, max_attempts=3, backoff_initial_s=0.01,
-                   backoff_max_s=0.05)
-    options.update(generator)
+    """A prior config: ``teacher`` + fast test retry settings + overrides
+    (for teachers that take the shared API options flat)."""
+    return write_config_file(path, clip_root, store,
+                             {**teacher, **FAST_API, **generator})
+
+
+def write_config_file(path: str, clip_root: str, store: str,
+                      options: dict) -> str:
+    """A prior config for the clips under ``clip_root`` whose generator is
+    ``options``."""
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f"""clips = dict(list_file={osp.join(clip_root, 'clips.csv')!r},
              video_dir={osp.join(clip_root, 'video')!r})

@@ -12,15 +12,19 @@ from prior_testutils import generate_records, make_clips
 from mer_toolbox.fileio.prior_store import latest_records
 from mer_toolbox.priors import (FatalTeacherError, GeminiPriorGenerator,
                                 PROMPT_VERSION)
+from mer_toolbox.priors.gemini_options import grouped
 
 FAST = dict(max_concurrency=4, requests_per_minute=None, timeout_s=5,
             max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
 
 
-def generate(fake, clip_dir, **options):
-    """Run the generator over clip_dir; return (summary, name -> record)."""
-    cfg = dict(type='GeminiPriorGenerator', base_url=fake.url, **FAST)
-    cfg.update(options)
+def generate(fake, clip_dir, **settings):
+    """Run the generator over clip_dir; return (summary, name -> record).
+
+    ``settings``: overrides of FAST and the other grouped settings, written
+    in their groups (``client=dict(...)``, ``upload=dict(...)``)."""
+    cfg = dict(type='GeminiPriorGenerator',
+               **grouped({**FAST, 'base_url': fake.url, **settings}))
     return generate_records(cfg, str(clip_dir))
 
 
@@ -125,9 +129,11 @@ def test_missing_video_recorded_without_a_call(fake_gemini, clip_dir,
 def test_large_video_goes_through_files_api(fake_gemini, tmp_path,
                                             canary_key):
     make_clips(str(tmp_path), ['big1', 'big2'], size=4096)
-    _, records = generate(fake_gemini, tmp_path, inline_max_bytes=1000,
-                          file_poll_s=0.01)
+    summary, records = generate(fake_gemini, tmp_path,
+                                inline_max_bytes=1000, file_poll_s=0.01)
     assert records['big1'].ok and records['big2'].ok
+    # calls for a clip: the upload, one status poll, the generation
+    assert records['big1'].attempts == 3 and summary.calls == 6
     methods = [(r.method, r.path.split('?')[0]) for r in fake_gemini.requests]
     assert ('POST', '/upload/v1beta/files') in methods
     # One poll per upload: uploaded PROCESSING, then found ACTIVE.
@@ -204,7 +210,7 @@ def test_key_never_in_records_or_logs(fake_gemini, clip_dir, canary_key,
     assert 'client_error' in store and 'server_error' in store
     assert canary_key not in store
     assert canary_key not in caplog.text
-    generator = GeminiPriorGenerator(base_url=fake_gemini.url)
+    generator = GeminiPriorGenerator(client=dict(base_url=fake_gemini.url))
     generator.setup()
     assert canary_key not in repr(vars(generator))
     assert osp.exists(clip_dir / 'priors.jsonl')
@@ -239,3 +245,87 @@ def test_refusal_asked_again_with_the_second_prompt(fake_gemini, clip_dir,
     assert second.body['contents'][0]['parts'][-1]['text'] == \
         REFUSAL_RETRY_NOTE
     assert summary.calls == 9 and records['c1'].prompt_variant is None
+
+
+def test_failed_upload_counts_its_calls(fake_gemini, tmp_path, canary_key):
+    """A refused upload is retried and recorded; every request it made
+    counts in the record's attempts and the run's calls."""
+    make_clips(str(tmp_path), ['big1'], size=4096)
+    fake_gemini.upload_error = 503
+    summary, records = generate(fake_gemini, tmp_path,
+                                inline_max_bytes=1000, file_poll_s=0.01)
+    record = records['big1']
+    assert record.reason == 'upload_failed' and '503' in record.detail
+    starts = [r for r in fake_gemini.requests
+              if r.path.split('?')[0] == '/upload/v1beta/files']
+    assert len(starts) == 3 == record.attempts  # max_attempts in FAST
+    assert summary.calls == 3 and fake_gemini.generate_calls() == []
+
+
+def test_inline_video_is_read_off_the_event_loop(fake_gemini, clip_dir,
+                                                 canary_key, monkeypatch):
+    import asyncio
+    import threading
+
+    import mer_toolbox.priors.gemini as gemini
+    readers = []
+    read = gemini._read_bytes
+
+    def spy(path):
+        try:
+            asyncio.get_running_loop()
+            readers.append('event loop')
+        except RuntimeError:  # no loop runs in this thread
+            readers.append(threading.current_thread().name)
+        return read(path)
+
+    monkeypatch.setattr(gemini, '_read_bytes', spy)
+    summary, _ = generate(fake_gemini, clip_dir)
+    assert summary.ok == 8 and len(readers) == 8
+    assert 'event loop' not in readers
+
+
+def test_settings_are_grouped_and_flat_configs_still_build(caplog):
+    generator = GeminiPriorGenerator(
+        generation=dict(temperature=0.5), client=dict(max_concurrency=3),
+        retry=dict(max_attempts=2), upload=dict(inline_max_bytes=10),
+        pricing=dict(price_input_per_1m=1.0))
+    assert generator.generation.temperature == 0.5
+    assert generator.upload.inline_max_bytes == 10
+    # the shared API machinery sees the grouped values
+    assert (generator.max_concurrency, generator.max_attempts,
+            generator.price_input_per_1m) == (3, 2, 1.0)
+    assert generator.requests_per_minute == 60  # a default of its group
+    with caplog.at_level(logging.WARNING):
+        flat = GeminiPriorGenerator(temperature=0.5, max_concurrency=3,
+                                    max_attempts=2, inline_max_bytes=10,
+                                    price_input_per_1m=1.0)
+    assert 'client=dict(max_concurrency)' in caplog.text
+    for group in ('generation', 'client', 'retry', 'upload', 'pricing'):
+        assert getattr(flat, group) == getattr(generator, group)
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(max_attempts=2, retry=dict(max_attempts=3)), ValueError,
+     'given both'),
+    (dict(retries=2), TypeError, r"unknown arguments \['retries'\]"),
+    (dict(retry=dict(attempts=2)), TypeError,
+     r"retry= got unknown keys \['attempts'\]"),
+    (dict(upload='big'), TypeError, 'upload must be a dict'),
+    (dict(retry=dict(max_attempts=0)), ValueError, 'max_attempts must be'),
+])
+def test_bad_settings_are_refused(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        GeminiPriorGenerator(**kwargs)
+
+
+def test_shipped_config_builds_with_its_groups():
+    from mmengine.config import Config
+
+    from mer_toolbox.registry import PRIOR_GENERATORS
+    from prior_testutils import REPO
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'priors', 'gemini.py'))
+    generator = PRIOR_GENERATORS.build(cfg.prior_generator)
+    assert generator.client.requests_per_minute == 60
+    assert generator.pricing.price_output_per_1m == 2.50
+    assert generator.upload.inline_max_bytes == 14 * 2**20

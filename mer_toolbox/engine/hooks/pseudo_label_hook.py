@@ -4,15 +4,14 @@ import os.path as osp
 from typing import Optional
 
 import numpy as np
-import torch
-from mmengine.dataset import pseudo_collate
-from mmengine.dist import get_dist_info, is_main_process
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ...models.losses.dist_utils import all_gather_cat
 from ...registry import HOOKS
+from .pool_scoring import PoolScorer
 from .pseudo_label_selection import (THRESHOLD_MODES, adaptive_thresholds,
+                                     check_selection_args,
                                      select_pseudo_labels)
 
 
@@ -28,88 +27,6 @@ def find_semi_supervised(dataset):
                 if found is not None:
                     return found
     return None
-
-
-def gather_rows(local: np.ndarray) -> np.ndarray:
-    """Concatenate every rank's ``(n_r, C)`` block in rank order.
-
-    Through the package's collective helper, which moves the CPU scores to
-    the device the backend serves (NCCL: the GPU) and back.
-    """
-    if get_dist_info()[1] == 1:
-        return local
-    rows = torch.from_numpy(np.ascontiguousarray(local, dtype=np.float32))
-    with torch.no_grad():
-        gathered, _ = all_gather_cat(rows)  # (N, C)
-    return gathered.numpy()
-
-
-def _can_load_rows(dataset) -> bool:
-    """Whether ``dataset.load_rows`` serves every clip (utterance level,
-    no masked modality)."""
-    if not hasattr(dataset, 'load_rows') or any(
-            getattr(s, 'frame_level', False)
-            for s in dataset.stores().values()):
-        return False
-    if getattr(dataset, 'missing_modality', None) == 'error':
-        return True  # the dataset refused to load if a clip lacked one
-    return all(all(dataset.get_data_info(i)['modality_present'].values())
-               for i in range(len(dataset)))
-
-
-def _score_rows(model, dataset, start: int, stop: int,
-                fast: bool) -> np.ndarray:
-    device = next(model.parameters()).device
-    if fast:  # one memory-map slice per modality, no per-clip objects
-        arrays = dataset.load_rows(start, stop)
-        inputs = {m: torch.from_numpy(a).to(device)
-                  for m, a in arrays.items()}
-        logits = model(inputs, None, mode='tensor')
-    else:
-        batch = pseudo_collate([dataset[i] for i in range(start, stop)])
-        data = model.data_preprocessor(batch, training=False)
-        logits = model(**data, mode='tensor')
-    return logits.float().softmax(-1).cpu().numpy()
-
-
-@torch.no_grad()
-def score_dataset(model, dataset, batch_size: int = 2048, start: int = 0,
-                  stop: Optional[int] = None) -> np.ndarray:
-    """Class probabilities of clips ``[start, stop)`` of ``dataset``.
-
-    Runs ``model`` (unwrapped) in eval mode without gradients, restoring its
-    mode afterwards. Utterance-level datasets with every modality present
-    take the bulk path (``dataset.load_rows``: memory-map slices, no
-    per-clip objects); others go through items, collation and the data
-    preprocessor.
-
-    Args:
-        model: a classifier whose ``mode='tensor'`` forward gives logits.
-        dataset: the clips to score.
-        batch_size: clips per forward pass.
-        start: first clip.
-        stop: end of the range (default: ``len(dataset)``).
-
-    Returns:
-        ``(stop - start, C)`` float32 probabilities.
-    """
-    stop = len(dataset) if stop is None else stop
-    # One output array filled in place: small per-batch arrays kept alive
-    # between the batches' large temporaries fragment the heap (measured:
-    # +0.3 GiB resident over a 115k-clip pool).
-    out = np.zeros((max(stop - start, 0), model.head.num_classes),
-                   np.float32)  # (N, C)
-    was_training = model.training
-    model.eval()
-    try:
-        fast = _can_load_rows(dataset)
-        for lo in range(start, stop, batch_size):
-            hi = min(lo + batch_size, stop)
-            out[lo - start:hi - start] = _score_rows(model, dataset, lo, hi,
-                                                     fast)
-    finally:
-        model.train(was_training)
-    return out
 
 
 @HOOKS.register_module()
@@ -179,8 +96,10 @@ class PseudoLabelHook(Hook):
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(f'threshold_mode must be one of '
                              f'{THRESHOLD_MODES}, got {threshold_mode!r}')
-        select_pseudo_labels(np.ones((1, 2)) / 2, threshold, max_per_class,
-                             class_balanced_ratio, weighting)  # validate
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        check_selection_args(threshold, max_per_class, class_balanced_ratio,
+                             weighting)
         self.cold_start, self.interval = cold_start, interval
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.select_kwargs = dict(max_per_class=max_per_class,
@@ -192,6 +111,10 @@ class PseudoLabelHook(Hook):
         self.monitor = monitor
         self.use_ema = use_ema
         self.dataset = None
+        self.scorer: Optional[PoolScorer] = None
+        # the checkpoint's table and state, applied in before_train once it
+        # is known whether the run resumed (load_from starts afresh)
+        self._loaded: Optional[dict] = None
         # epoch after which rounds begin (None: not decided yet), plateau
         # bookkeeping; all checkpointed so a resumed run decides the same
         self.state = dict(start=None, best=None, stalled=0)
@@ -206,11 +129,21 @@ class PseudoLabelHook(Hook):
         if self.dataset is None:
             raise TypeError('PseudoLabelHook needs the train dataset to be a '
                             'SemiSupervisedDataset (labelled + unlabelled)')
+        self.scorer = PoolScorer(self.dataset.pool, self.batch_size)
         if self.use_ema:
             self.ema_hook(runner)  # fail now, not after the warm-up
 
     def before_train(self, runner) -> None:
-        # after a resume (the saved decision is kept) and only when training
+        # After load_or_resume, and only when training. A resumed run starts
+        # past iteration 0 (MMEngine restored the loop's counters); a fresh
+        # or load_from run starts at 0 and keeps an empty table.
+        if self._loaded is not None and runner.iter > 0:
+            if 'pseudo_labels' in self._loaded:
+                self.dataset.table.load_state_dict(
+                    self._loaded['pseudo_labels'])
+            if 'pseudo_label_hook' in self._loaded:
+                self.state.update(self._loaded['pseudo_label_hook'])
+        self._loaded = None
         if self.start_on_plateau is not None and \
                 getattr(runner, 'val_loop', None) is None:
             raise ValueError(
@@ -268,13 +201,13 @@ class PseudoLabelHook(Hook):
             checkpoint['pseudo_label_hook'] = dict(self.state)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Only a resumed run continues the old table; load_from starts fresh.
-        if self.dataset is None or not getattr(runner, '_resume', False):
-            return
-        if 'pseudo_labels' in checkpoint:
-            self.dataset.table.load_state_dict(checkpoint['pseudo_labels'])
-        if 'pseudo_label_hook' in checkpoint:
-            self.state.update(checkpoint['pseudo_label_hook'])
+        # Called for resume and load_from alike, before MMEngine restores
+        # the loop's counters: keep the state until before_train tells them
+        # apart (only a resumed run continues the old table).
+        if self.dataset is not None:
+            self._loaded = {k: checkpoint[k] for k in
+                            ('pseudo_labels', 'pseudo_label_hook')
+                            if k in checkpoint}
 
     def ema_hook(self, runner):
         """MMEngine's ``EMAHook`` of this runner (``use_ema=True``)."""
@@ -292,11 +225,7 @@ class PseudoLabelHook(Hook):
         else:
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-        pool = self.dataset.pool
-        rank, world = get_dist_info()
-        lo, hi = rank * len(pool) // world, (rank + 1) * len(pool) // world
-        local = score_dataset(model, pool, self.batch_size, lo, hi)
-        return gather_rows(local)
+        return self.scorer(model)
 
     # ------------------------------------------------------------- logging
     def log_round(self, runner, sel: dict, epoch: int,

@@ -4,6 +4,7 @@ from typing import Optional, Union
 import numpy as np
 
 THRESHOLD_MODES = ('fixed', 'flexmatch', 'freematch')
+WEIGHTINGS = ('hard', 'confidence')
 
 
 def adaptive_thresholds(scores: np.ndarray, mode: str = 'freematch',
@@ -48,6 +49,32 @@ def adaptive_thresholds(scores: np.ndarray, mode: str = 'freematch',
     return threshold * beta / (2.0 - beta)
 
 
+def check_selection_args(threshold: Optional[float] = 0.9,
+                         max_per_class: Optional[int] = None,
+                         class_balanced_ratio: Optional[float] = None,
+                         weighting: str = 'hard') -> None:
+    """Raise ``ValueError`` naming the first argument of
+    :func:`select_pseudo_labels` out of its range.
+
+    Args:
+        threshold: a global threshold, checked to lie in ``(0, 1]``; None
+            skips it (per-class thresholds are checked against the scores).
+        max_per_class, class_balanced_ratio, weighting: see
+            :func:`select_pseudo_labels`.
+    """
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise ValueError(f'threshold must be in (0, 1], got {threshold}')
+    if class_balanced_ratio is not None and \
+            not 0.0 < class_balanced_ratio <= 1.0:
+        raise ValueError('class_balanced_ratio must be in (0, 1], got '
+                         f'{class_balanced_ratio}')
+    if max_per_class is not None and max_per_class < 0:
+        raise ValueError(f'max_per_class must be >= 0, got {max_per_class}')
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be 'hard' or 'confidence', got "
+                         f'{weighting!r}')
+
+
 def select_pseudo_labels(scores: np.ndarray,
                          threshold: Union[float, np.ndarray] = 0.9,
                          max_per_class: Optional[int] = None,
@@ -83,20 +110,11 @@ def select_pseudo_labels(scores: np.ndarray,
     if bar.ndim > 1 or (bar.ndim == 1 and len(bar) != np.shape(scores)[1]):
         raise ValueError(f'threshold must be a number or one per class '
                          f'({np.shape(scores)[1]}), got shape {bar.shape}')
-    if bar.ndim == 0 and not 0.0 < float(bar) <= 1.0:
-        raise ValueError(f'threshold must be in (0, 1], got {threshold}')
     if bar.ndim == 1 and ((bar < 0) | (bar > 1)).any():
         raise ValueError(f'per-class thresholds must lie in [0, 1], got '
                          f'{bar.tolist()}')
-    if class_balanced_ratio is not None and \
-            not 0.0 < class_balanced_ratio <= 1.0:
-        raise ValueError('class_balanced_ratio must be in (0, 1], got '
-                         f'{class_balanced_ratio}')
-    if max_per_class is not None and max_per_class < 0:
-        raise ValueError(f'max_per_class must be >= 0, got {max_per_class}')
-    if weighting not in ('hard', 'confidence'):
-        raise ValueError(f"weighting must be 'hard' or 'confidence', got "
-                         f'{weighting!r}')
+    check_selection_args(float(bar) if bar.ndim == 0 else None,
+                         max_per_class, class_balanced_ratio, weighting)
     scores = np.asarray(scores, dtype=np.float64)
     pred = scores.argmax(1)
     conf = scores.max(1)

@@ -146,7 +146,9 @@ class MultimodalEmotionClassifier(BaseModel):
         z = {}
         for m in self.modalities:
             x = inputs[m]
-            if self.input_norms is not None:
+            # A modality missing from input_norms had its statistics folded
+            # into its encoder (folded_input_norms); a built model has all.
+            if self.input_norms is not None and m in self.input_norms:
                 norm = self.input_norms[m]
                 if not norm.is_fitted:
                     raise RuntimeError(
@@ -213,6 +215,42 @@ class MultimodalEmotionClassifier(BaseModel):
             for sample, w in zip(samples, feats['weights']):
                 sample.modality_weights = w.detach()
         return samples
+
+    def folded_input_norms(self) -> 'MultimodalEmotionClassifier':
+        """An inference twin with the standardisation folded into encoders.
+
+        Every modality whose encoder offers ``fold_input_norm`` (the MLP
+        projector) gets a copy of that encoder whose first Linear also
+        standardises (``W' = W / sigma``, ``b' = b - W' mu``), saving a pass
+        over the ``(B, D)`` inputs; the others keep their standardiser.
+        Every other module is shared with this model, which is not changed
+        (its parameters, buffers and checkpoints stay as trained). Put the
+        model in eval mode first; the twin is for utterance-level
+        ``mode='tensor'`` inference (the pool scoring of pseudo-labelling),
+        not for training.
+
+        Returns:
+            the twin (``self`` when nothing could be folded).
+        """
+        if self.input_norms is None:
+            return self
+        encoders, norms = dict(self.encoders), dict(self.input_norms)
+        for m in self.modalities:
+            fold = getattr(encoders[m], 'fold_input_norm', None)
+            # unfitted statistics stay, so that embed() explains the error
+            folded = fold(norms[m]) if fold is not None and \
+                norms[m].is_fitted else None
+            if folded is not None:
+                encoders[m] = folded
+                del norms[m]
+        if len(norms) == len(self.input_norms):
+            return self
+        twin = copy.copy(self)
+        # a module dict of its own, so that rebinding below leaves self alone
+        twin._modules = dict(self._modules)
+        twin.encoders = nn.ModuleDict(encoders)
+        twin.input_norms = nn.ModuleDict(norms)
+        return twin
 
     def fit_input_norms(self, stats: Dict[str, Union[tuple, list]]) -> None:
         """Set standardisation statistics ``{m: (mean (D,), std (D,))}``."""

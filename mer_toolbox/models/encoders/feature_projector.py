@@ -1,4 +1,5 @@
 """Encoders for pre-extracted features: an MLP projector and a sequence encoder."""
+import copy
 from typing import Optional
 
 import torch
@@ -48,6 +49,28 @@ class MLPFeatureProjector(nn.Module):
         if x.dim() == 3:
             x = masked_mean(x, mask)  # (B, D)
         return self.mlp(x)
+
+    def fold_input_norm(self, norm) -> Optional['MLPFeatureProjector']:
+        """A copy whose first Linear also standardises its input.
+
+        For utterance-level input ``(B, D)``: ``copy(x) == self(norm(x))``
+        up to float rounding (frame-level clips without a valid frame would
+        differ: their pooled zero vector is not standardised).
+
+        Args:
+            norm: a fitted :class:`~..utils.FeatureStandardizer`.
+
+        Returns:
+            the folded copy, or None when ``norm`` cannot be folded
+            (see :meth:`FeatureStandardizer.fold_into`).
+        """
+        first = norm.fold_into(self.mlp[0])
+        if first is None:
+            return None
+        twin = copy.copy(self)  # shares every layer but the first
+        twin._modules = dict(self._modules)
+        twin.mlp = nn.Sequential(first, *list(self.mlp)[1:])
+        return twin
 
 
 @ENCODERS.register_module()

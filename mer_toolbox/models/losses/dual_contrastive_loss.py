@@ -4,8 +4,8 @@ Paper: arXiv 2508.03722, Sec. 3 (BDCL). ``z_m[i]`` is clip ``i``'s projected,
 L2-normalised embedding of modality ``m`` (video ``v``, audio ``a``, text ``t``,
 or any names), ``s_ik = z_i . z_k`` and ``tau`` the temperature.
 
-Class-balanced denominator of an anchor ``i`` over a candidate set ``K(i)``
-(the anchor itself is left out: ``exclude_anchor``)::
+Class-balanced denominator (eq. 5) of an anchor ``i`` over a candidate set
+``K(i)`` (the anchor itself is left out: ``exclude_anchor``)::
 
     B_c(i) = {k in K(i) : y_k = c}          C_B(i) = #{c : |B_c(i)| > 0}
     D_i    = (1 / C_B(i)) * sum_c (1 / |B_c(i)|) * sum_{k in B_c(i)} exp(s_ik / tau)
@@ -22,10 +22,10 @@ Per-anchor loss, supervised InfoNCE form, for a positive set ``P(i)``::
 
     l_i = -(1 / |P(i)|) * sum_{p in P(i)} [ s_ip / tau - log D_i ]
 
-* ``L_intra`` (per modality ``m``): ``K(i)`` is modality ``m``'s labelled
+* ``L_intra`` (eq. 6; per modality ``m``): ``K(i)`` is modality ``m``'s labelled
   embeddings, ``P(i)`` the other same-label ones (never the anchor itself).
   Averaged over all anchors of all modalities with ``|P(i)| >= 1``.
-* ``L_inter``: anchor ``z_m[i]``, ``K(i)`` holds every modality's labelled
+* ``L_inter`` (eq. 7): anchor ``z_m[i]``, ``K(i)`` holds every modality's labelled
   embeddings (with ``inter_include_own_clip`` also the anchor clip's other
   modalities, hence the positive), and for each ``n != m`` the single positive
   ``z_n[i]``. Averaged over all ``M * (M - 1) * N`` directed terms
@@ -35,7 +35,7 @@ Positives stay in the denominator, as in InfoNCE (except the inter positive
 when ``inter_include_own_clip=False``; then ``l_i`` may be negative). Anchors
 whose denominator set is empty are left out.
 
-``L_BDCL = lam_inter * L_inter + lam_intra * L_intra``. Averages are weighted
+``L_BDCL = lam_inter * L_inter + lam_intra * L_intra`` (eq. 8). Averages are weighted
 by the per-sample weights (pseudo-label confidence); unlabelled samples
 (label ``-1``) and masked-out modalities take part neither as anchors nor in
 any denominator. Half-precision inputs are computed in float32.
@@ -183,6 +183,8 @@ class DualContrastiveLoss(nn.Module):
             nums, dens = nums * world, all_reduce_sum(dens)
         # An empty term has num == 0 exactly: 0 / tiny keeps a zero with grad.
         means = nums / dens.clamp(min=torch.finfo(dens.dtype).tiny)
+        # eq. 8: L_BDCL = lam_inter * L_inter + lam_intra * L_intra, kept as
+        # two logged terms (MMEngine's parse_losses adds them up)
         losses = {f'{self.loss_prefix}_intra': self.lam_intra * means[0]}
         if z.shape[0] > 1:
             losses[f'{self.loss_prefix}_inter'] = self.lam_inter * means[1]
@@ -306,7 +308,7 @@ class DualContrastiveLoss(nn.Module):
         # Candidates outside every denominator (unlabelled, missing) get class C.
         cand_cls = torch.where(valid_all, labels_all, C)  # (M, N)
 
-        # L_intra: the M diagonal modality blocks of s.
+        # L_intra (eq. 6): the M diagonal modality blocks of s.
         s_intra = s.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # (M, B, N)
         log_w = self._log_weights(counts_intra, cand_cls[:, None].expand(M, B, N))
         if self.exclude_anchor:
@@ -317,10 +319,11 @@ class DualContrastiveLoss(nn.Module):
         pos_sum = class_sum[:, lab] - v[..., None] * z  # (M, B, D)
         n_pos = per_mod[:, lab] - v  # (M, B)
         mean_pos = (za * pos_sum).sum(-1) / n_pos.clamp(min=1)  # (M, B)
-        intra = log_d_intra - mean_pos  # (M, B)
+        intra = log_d_intra - mean_pos  # (M, B) eq. 6 per anchor
         intra_mask = valid & (n_pos > 0)
 
-        # L_inter: denominator over all modalities; positive z_n[i], n != m.
+        # L_inter (eq. 7): denominator over all modalities; positive z_n[i],
+        # n != m.
         log_w = self._log_weights(counts_inter, cand_cls.reshape(1, 1, M * N).expand(M, B, -1))
         log_w4 = log_w.view(M, B, M, N)
         for m in range(M):
@@ -330,7 +333,7 @@ class DualContrastiveLoss(nn.Module):
         log_d_inter, has_d_inter = self._log_denominator(
             s.reshape(M, B, M * N), log_w, counts_inter)  # (M, B)
         s_pos = torch.einsum('mbd,nbd->bmn', za, z)  # (B, M, M)
-        inter = log_d_inter.T[:, :, None] - s_pos  # (B, M, M)
+        inter = log_d_inter.T[:, :, None] - s_pos  # (B, M, M) eq. 7 per term
         same_mod = torch.eye(M, dtype=torch.bool, device=z.device)  # (M, M)
         inter_mask = (valid.T[:, :, None] & valid.T[:, None, :]
                       & ~same_mod & has_d_inter.T[:, :, None])  # (B, M, M)
@@ -346,7 +349,7 @@ class DualContrastiveLoss(nn.Module):
         return max(int(labels_all.max()) + 1, 1) if labels_all.numel() else 1
 
     def _log_weights(self, counts: Tensor, cand_cls: Tensor) -> Tensor:
-        """Log-weight of each candidate in ``log D`` (no gradient).
+        """Log-weight of each candidate in ``log D`` (eq. 5; no gradient).
 
         Args:
             counts: ``(M, B, C)`` class sizes ``|B_c(i)|`` of each anchor.
@@ -361,7 +364,8 @@ class DualContrastiveLoss(nn.Module):
                 c_b = (counts > 0).sum(-1, keepdim=True).to(counts.dtype)  # (M, B, 1)
             else:
                 c_b = counts.new_full((*counts.shape[:-1], 1), float(self.num_classes))
-            # clamps only touch classes without members, never selected below
+            # eq. 5: the 1 / C_B and 1 / |B_c| factors, as logs
+            # (clamps only touch classes without members, never selected below)
             table = -counts.clamp(min=1).log() - c_b.clamp(min=1).log()  # (M, B, C)
         else:
             table = torch.zeros_like(counts)
@@ -370,7 +374,7 @@ class DualContrastiveLoss(nn.Module):
 
     @staticmethod
     def _log_denominator(logits: Tensor, log_w: Tensor, counts: Tensor):
-        """``log D = logsumexp_k(s_ik / tau + log_w_ik)``, stable.
+        """``log D = logsumexp_k(s_ik / tau + log_w_ik)`` (eq. 5), stable.
 
         Args:
             logits: ``(M, B, K)`` values ``s_ik / tau``.
@@ -389,7 +393,8 @@ class DualContrastiveLoss(nn.Module):
 
 @LOSSES.register_module()
 class BalancedDualContrastiveLoss(DualContrastiveLoss):
-    """BDCL (arXiv 2508.03722, Sec. 3): class-balanced denominators.
+    """BDCL (arXiv 2508.03722, Sec. 3, eqs. 5-8): class-balanced
+    denominators.
 
     Returns ``loss_bdcl_intra`` and ``loss_bdcl_inter``. Arguments and
     equations: :class:`DualContrastiveLoss` and the module doc.

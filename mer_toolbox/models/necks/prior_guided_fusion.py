@@ -28,6 +28,13 @@ class PriorGuidedFusionNeck(nn.Module):
     :class:`~mer_toolbox.models.classifiers.PriorGuidedEmotionClassifier`)
     starts stage 2 exactly at the stage-1 predictions.
 
+    **As a plain fusion neck** (``neck=dict(type='PriorGuidedFusionNeck')``
+    in any classifier, which passes neither priors nor ``R``): ``e_m = 0``
+    and ``R`` is uniform over the present modalities, i.e. a Transformer
+    fusion of the modality tokens. Set ``zero_init=False`` there, so that
+    the output starts like any layer's (at zero, the token MLPs get no
+    gradient until ``OutProj`` has moved).
+
     Args:
         modalities: token order, the order of ``R``'s columns.
         in_dim: embedding size ``H`` of ``z_m`` and ``e_m``.
@@ -72,23 +79,33 @@ class PriorGuidedFusionNeck(nn.Module):
                 data_samples: Optional[list] = None, *,
                 prior_embeds: Optional[Dict[str, torch.Tensor]] = None,
                 weights: Optional[torch.Tensor] = None) -> dict:
-        """Fuse ``z_m`` and ``e_m`` with ``R``.
+        """Fuse ``z_m`` and ``e_m`` with ``R`` (eq. 11).
 
         Args:
             feats: stage-1 embeddings ``{m: (B, H)}``.
             present: ``(B, M)`` bool, False for masked modalities.
             data_samples: unused (the classifier batches the priors).
             prior_embeds: ``{m: (B, H)}`` projected priors ``e_m`` (or the
-                learned defaults of clips without a prior).
+                learned defaults of clips without a prior); None with
+                ``weights`` None: a plain neck (see the class doc).
             weights: ``(B, M)`` contribution weights ``R``.
 
         Returns:
             ``dict(fused=(B, H_out), weights=(B, M))`` (the ``R`` used).
+
+        Raises:
+            ValueError: only one of ``prior_embeds`` and ``weights`` given.
         """
-        if prior_embeds is None or weights is None:
-            raise ValueError('PriorGuidedFusionNeck needs prior_embeds and '
-                             'weights (it is built by '
-                             'PriorGuidedEmotionClassifier)')
+        if (prior_embeds is None) != (weights is None):
+            raise ValueError('PriorGuidedFusionNeck takes prior_embeds and '
+                             'weights together (stage 2) or neither (a '
+                             'plain neck); got only '
+                             + ('weights' if prior_embeds is None
+                                else 'prior_embeds'))
+        if prior_embeds is None:  # a plain neck: no prior, uniform R
+            prior_embeds = {m: torch.zeros_like(feats[m])
+                            for m in self.modalities}
+            weights = present.to(feats[self.modalities[0]].dtype)  # (B, M)
         tokens = torch.stack([
             self.token_mlps[m](prior_embeds[m] + feats[m])
             for m in self.modalities], 1)  # (B, M, W)
