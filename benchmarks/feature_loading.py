@@ -35,7 +35,7 @@ sys.path.insert(0, REPO)
 
 from mer_toolbox.constants import MER2024_CLASSES  # noqa: E402
 from mer_toolbox.datasets import MERFeatureDataset  # noqa: E402
-from mer_toolbox.datasets.feature_store import (  # noqa: E402
+from mer_toolbox.fileio.feature_store import (  # noqa: E402
     write_packed_store_streaming)
 
 DIMS = dict(video=768, audio=1024, text=4096)

@@ -50,7 +50,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 from mer_toolbox.registry import DATASETS, MODELS  # noqa: E402
-from mer_toolbox.utils.setup_env import (load_config,  # noqa: E402
+from mer_toolbox.engine.setup_env import (load_config,  # noqa: E402
                                          register_all_modules)
 
 CONFIG = osp.join(REPO, 'configs', 'ablations', 'ce_bdcl.py')

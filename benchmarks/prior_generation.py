@@ -34,8 +34,8 @@ from fake_openai import FakeOpenAI, write_frames  # noqa: E402
 from prior_testutils import (make_clips, write_gemini_config,  # noqa: E402
                              write_openai_config)
 
-from mer_toolbox.priors import (latest_records, read_clip_list,  # noqa: E402
-                                run_generation)
+from mer_toolbox.fileio.prior_store import latest_records
+from mer_toolbox.priors import read_clip_list, run_generation
 from mer_toolbox.registry import PRIOR_GENERATORS  # noqa: E402
 
 KEY = 'benchmark-dummy-key'

@@ -36,7 +36,7 @@ sys.path.insert(0, REPO)
 
 from mer_toolbox.datasets import (MERFeatureDataset,  # noqa: E402
                                   PseudoLabelTable)
-from mer_toolbox.datasets.feature_store import \
+from mer_toolbox.fileio.feature_store import \
     write_packed_store_streaming  # noqa: E402
 from mer_toolbox.engine.hooks.pool_scoring import \
     score_dataset  # noqa: E402

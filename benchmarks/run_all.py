@@ -55,6 +55,11 @@ def _loading(r: dict) -> str:
             f'load_rows packed {rows:,.0f} clips/s')
 
 
+def _imports(r: dict) -> str:
+    return (f"toolbox / reference = {r['ratio']:.2f}x "
+            f"({r['best_s']['toolbox']} s vs {r['best_s']['reference']} s)")
+
+
 def _cv(r: dict) -> str:
     return (f"{r['folds']}-fold CV {r['cv_total_s']} s vs {r['folds']} single "
             f"runs {r['single_runs_s']} s; tool overhead "
@@ -93,6 +98,7 @@ BENCHMARKS = (
     Benchmark('feature_loading', ('--clips', '5000'),
               ('--clips', '500', '--repeats', '1'), _loading),
     Benchmark('cv_overhead', (), ('--folds', '2', '--epochs', '1'), _cv),
+    Benchmark('import_time', (), ('--repeats', '2'), _imports),
 )
 
 

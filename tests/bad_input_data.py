@@ -11,10 +11,10 @@ import numpy as np
 from bad_input_common import (BASE_CONFIG, DIMS, FOLDERS, NAMES, POOL, ToolFailed,
                               case, dataset_cfg, model_cfg, read_all,
                               tool_main, write_store)
-from mer_toolbox.datasets import pack_npy_store
+from mer_toolbox.fileio.feature_store import pack_npy_store
 from mer_toolbox.engine.hooks import FeatureNormHook
 from mer_toolbox.registry import DATASETS, MODELS
-from mer_toolbox.utils.setup_env import load_config
+from mer_toolbox.engine.setup_env import load_config
 
 
 # ----------------------------------------------------------------- configs
@@ -130,7 +130,7 @@ label_case('labels-duplicate-column',
            'name,discrete,discrete\nclip_a,happy,sad\n',
            ('labels.csv', "duplicate column names ['discrete']",
             'expected each column once'))
-# the clip name rule (mer_toolbox/utils/clip_name.py): a name becomes a file
+# the clip name rule (mer_toolbox/fileio/clip_name.py): a name becomes a file
 label_case('labels-clip-name-traversal', 'name,discrete\n../../x,happy\n',
            ('labels.csv:2', "'../../x'", 'path separator',
             'expected a plain file name'))

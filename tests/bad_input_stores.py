@@ -17,16 +17,16 @@ from inference_assets import save_checkpoint as save_model_checkpoint
 from mer_test_utils import FileServer, MaliciousPickle, disk_full
 from media_fixtures import _media_dir  # (cached clip files)
 from mer_toolbox.apis import CheckpointMismatchError, init_model
-from mer_toolbox.apis.prior_input import load_prior
+from mer_toolbox.fileio.prior_file import read_prior_record
 from mer_toolbox.constants import MER2024_CLASSES
 from mer_toolbox.engine import UnsafeCheckpointError
-from mer_toolbox.media import ClipError
+from mer_toolbox.fileio.clip_errors import ClipError
 from mer_toolbox.media.runner import build_extraction, run_extraction
 from mer_toolbox.models.encoders.raw.base import RawEncoder
 from mer_toolbox.priors.apikey import Secret
 from mer_toolbox.priors.prompt import build_prompt
-from mer_toolbox.priors.schema import PriorRecord, PriorValidationError
-from mer_toolbox.priors.store import PriorStoreWriter, load_priors
+from mer_toolbox.fileio.prior_record import PriorRecord, PriorValidationError
+from mer_toolbox.fileio.prior_store import PriorStoreWriter, load_priors
 from mer_toolbox.registry import MODELS
 
 
@@ -116,7 +116,7 @@ def _(tmp: Path, shared: Any) -> Callable:
     path = tmp / 'two.json'
     path.write_text(json.dumps(prior_record('clip_a')) + '\n' +
                     json.dumps(prior_record('clip_b')) + '\n')
-    return lambda: load_prior(str(path), MER2024_CLASSES)
+    return lambda: read_prior_record(str(path), MER2024_CLASSES)
 
 
 # ------------------------------------------------------------------- clips

@@ -12,7 +12,7 @@ from mer_toolbox.datasets import SemiSupervisedDataset
 from mer_toolbox.engine import load_checkpoint_file
 from mer_toolbox.engine.hooks import FeatureNormHook, PseudoLabelHook
 from mer_toolbox.registry import DATASETS, HOOKS, MODELS
-from mer_toolbox.utils.setup_env import load_config
+from mer_toolbox.engine.setup_env import load_config
 
 
 # ------------------------------------------------------- training settings

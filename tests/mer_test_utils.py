@@ -102,7 +102,7 @@ def disk_full(nbytes: int, only: str = ''):
     import errno
     from unittest import mock
 
-    from mer_toolbox.utils import fileio
+    from mer_toolbox.fileio import atomic
     real_fdopen = os.fdopen
 
     class FullDisk:
@@ -126,4 +126,4 @@ def disk_full(nbytes: int, only: str = ''):
         name = osp.basename(os.readlink(f'/proc/self/fd/{fd}'))
         f = real_fdopen(fd, *args, **kwargs)
         return FullDisk(f) if only in name else f
-    return mock.patch.object(fileio.os, 'fdopen', fdopen)
+    return mock.patch.object(atomic.os, 'fdopen', fdopen)

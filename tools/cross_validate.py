@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     from mer_toolbox.engine import trust_checkpoints
     from mer_toolbox.experiments import CrossValidation
-    from mer_toolbox.utils.setup_env import load_config, register_all_modules
+    from mer_toolbox.engine.setup_env import load_config, register_all_modules
     from train_two_stage import run_stage  # sibling script (tools/ is on
     # sys.path when a tool runs as a script)
     register_all_modules()

@@ -24,12 +24,12 @@ import sys
 
 from mmengine.config import Config, DictAction
 
-from mer_toolbox.priors import (build_prior_embeddings, plan_clips,
-                                read_clip_list, run_generation)
+from mer_toolbox.fileio.prior_embeddings import build_prior_embeddings
+from mer_toolbox.priors import plan_clips, read_clip_list, run_generation
 from mer_toolbox.priors.apikey import RedactingFilter, key_from_env
 from mer_toolbox.priors.retrying import FatalTeacherError
 from mer_toolbox.registry import PRIOR_EMBEDDERS, PRIOR_GENERATORS
-from mer_toolbox.utils.setup_env import add_config_dir_to_path
+from mer_toolbox.engine.setup_env import add_config_dir_to_path
 
 logger = logging.getLogger('mer_toolbox.tools.generate_priors')
 KEY_ENV = ('GOOGLE_API_KEY', 'GEMINI_API_KEY', 'OPENAI_API_KEY')

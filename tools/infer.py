@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mer_toolbox.apis import (build_extractor, inference_clip,
                                   init_model)
-    from mer_toolbox.media import ClipError
+    from mer_toolbox.fileio.clip_errors import ClipError
     try:
         _check_files(args)
         model = init_model(args.config, args.checkpoint,

@@ -15,7 +15,7 @@ import os
 import os.path as osp
 import sys
 
-from mer_toolbox.datasets.feature_store import pack_npy_store
+from mer_toolbox.fileio.feature_store import pack_npy_store
 
 logger = logging.getLogger('mer_toolbox.tools.pack_features')
 

@@ -106,7 +106,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     from mer_toolbox.experiments import sweep
     from mer_toolbox.experiments.search_space import check_search_space
-    from mer_toolbox.utils.setup_env import load_config, register_all_modules
+    from mer_toolbox.engine.setup_env import load_config, register_all_modules
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
     space = check_search_space(cfg)

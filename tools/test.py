@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from mer_toolbox.utils.setup_env import (load_config,
+    from mer_toolbox.engine.setup_env import (load_config,
                                              register_all_modules,
                                              setup_launcher)
     register_all_modules()

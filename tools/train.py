@@ -48,8 +48,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if not args.seeds:
         return train(args)
+    from mmengine.dist import is_main_process
+
     from mer_toolbox.experiments.seeds import summarize_seed_runs
-    from mer_toolbox.utils.setup_env import is_main_process
     root = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     work_dirs = []
@@ -66,7 +67,7 @@ def main(argv=None) -> None:
 
 def train(args: argparse.Namespace) -> None:
     """One training run (and its test) as the arguments describe."""
-    from mer_toolbox.utils.setup_env import (enable_amp, load_config,
+    from mer_toolbox.engine.setup_env import (enable_amp, load_config,
                                              register_all_modules,
                                              setup_launcher)
     register_all_modules()

@@ -3,10 +3,9 @@ from .feature_mapping import (ModalityMismatchError, match_feature_sets,
                               training_feature_folders)
 from .inference import (CheckpointMismatchError, build_extractor,
                         inference_clip, inference_features, init_model)
-from .prior_input import load_prior
 
 __all__ = [
     'init_model', 'inference_features', 'inference_clip', 'build_extractor',
-    'load_prior', 'training_feature_folders', 'match_feature_sets',
+    'training_feature_folders', 'match_feature_sets',
     'ModalityMismatchError', 'CheckpointMismatchError'
 ]

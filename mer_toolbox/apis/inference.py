@@ -31,11 +31,12 @@ from mmengine.config import Config
 from torch import nn
 
 from ..constants import MER2024_CLASSES
-from ..datasets.feature_store import check_feature
+from ..fileio.clip_errors import ClipError
+from ..fileio.feature_store import check_feature
+from ..fileio.prior_file import PriorLike, read_prior_record
 from ..structures import EmotionSample
 from .feature_mapping import (DATALOADER_KEYS, ModalityMismatchError,
                               match_feature_sets, training_feature_folders)
-from .prior_input import PriorLike, load_prior
 
 ConfigLike = Union[str, Config, Mapping]
 FeatureLike = Union[np.ndarray, torch.Tensor]
@@ -121,7 +122,7 @@ def init_model(config: ConfigLike, checkpoint: str, device: str = 'cpu',
     """
     from ..engine import load_checkpoint_file
     from ..registry import MODELS
-    from ..utils.setup_env import register_all_modules
+    from ..engine.setup_env import register_all_modules
     cfg = _as_config(config)
     if 'model' not in cfg:
         raise KeyError(f'{getattr(cfg, "filename", None) or "config"} has '
@@ -184,8 +185,10 @@ def inference_features(model: nn.Module, features: Mapping[str, FeatureLike],
         model: a model in eval mode (see :func:`init_model`).
         features: ``{modality: (D,) or (T, D)}`` arrays or tensors; every
             modality of ``model.modalities`` is required, others are ignored.
-        prior: optional prior (see :func:`load_prior`), validated against the
-            model's classes and attached as ``EmotionSample.prior``.
+        prior: optional prior (see
+            :func:`~mer_toolbox.fileio.prior_file.read_prior_record`),
+            validated against the model's classes and attached as
+            ``EmotionSample.prior``.
         name: clip id put in the sample's metainfo.
 
     Returns:
@@ -202,7 +205,7 @@ def inference_features(model: nn.Module, features: Mapping[str, FeatureLike],
             f'{name}: the model needs modalities {missing}, the features '
             f'have {sorted(features)}')
     classes = _model_classes(model)
-    record = load_prior(prior, classes, name)
+    record = read_prior_record(prior, classes, name)
     inputs = {}
     for m in modalities:
         x = features[m]
@@ -296,10 +299,10 @@ def inference_clip(model: nn.Module, extractor_cfg, video_path: str,
     Raises:
         ModalityMismatchError: a modality has no matching feature set
             (raised before anything is decoded).
-        mer_toolbox.media.ClipError: the clip cannot be extracted (reason and
-            clip path in the message).
+        mer_toolbox.fileio.clip_errors.ClipError: the clip cannot be
+            extracted (reason and clip path in the message).
     """
-    from ..media import ClipError, FeatureExtractor
+    from ..media import FeatureExtractor
     folders: Dict[str, str] = {}
     if getattr(model, 'cfg', None) is not None:
         try:

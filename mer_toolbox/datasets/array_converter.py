@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .feature_store import save_npy_atomic, write_packed_store
+from ..fileio.feature_store import save_npy_atomic, write_packed_store
 from .feature_folder_dataset import CLASSES_FILE
 
 SPLITS = ('train', 'val', 'test')

@@ -31,8 +31,8 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..constants import MER2024_CLASSES
-from ..utils.fileio import staged_directory
-from .label_file import write_label_csv
+from ..fileio.atomic import staged_directory
+from ..fileio.label_file import write_label_csv
 
 DEMO_VERSION = 1
 

@@ -3,8 +3,9 @@
 :func:`ensure_demo_priors` writes, next to the demo data, a prior store made
 by a seeded *simulated* MLLM teacher and its embedding cache, the same files
 ``tools/generate_priors.py`` makes for real clips (records validated with
-:mod:`mer_toolbox.priors.schema`, written with the store API, embedded with
-:func:`~mer_toolbox.priors.build_prior_embeddings`)::
+:mod:`mer_toolbox.fileio.prior_record`, written with the store API, embedded
+with :func:`~mer_toolbox.fileio.prior_embeddings.build_prior_embeddings` and
+the ``HashingTextEmbedder``, built through ``PRIOR_EMBEDDERS``)::
 
     <data_root>/priors/demo-teacher.jsonl       one record per clip
     <data_root>/priors/demo-teacher.jsonl.emb/  cached embeddings (stage 2)
@@ -20,7 +21,7 @@ per-modality gains):
   errors overlap the student's); a wrong label is a plausible confusion
   (:data:`CONFUSIONS`: worried <-> sad / neutral, surprise <-> happy / angry).
 * **action units** - the FACS prototype of the teacher's label
-  (:data:`~mer_toolbox.priors.facs.AU_EMOTION_TABLE`; core AUs usually,
+  (:data:`~mer_toolbox.fileio.facs.AU_EMOTION_TABLE`; core AUs usually,
   accompanying ones sometimes, fewer when the face is uninformative) plus
   occasional detector noise.
 * **reasoning texts** - per modality, templated with cue words of the
@@ -45,12 +46,12 @@ from typing import Dict, List
 import numpy as np
 
 from ..constants import MER2024_CLASSES
-from ..priors.embedding import HashingTextEmbedder
-from ..priors.facs import AU_EMOTION_TABLE, AU_NAMES
-from ..priors.prior_cache import build_prior_embeddings
-from ..priors.schema import PriorRecord
-from ..priors.store import PriorStoreWriter
-from ..utils.fileio import staged_directory
+from ..fileio.atomic import staged_directory
+from ..fileio.facs import AU_EMOTION_TABLE, AU_NAMES
+from ..fileio.prior_embeddings import build_prior_embeddings
+from ..fileio.prior_record import PriorRecord
+from ..fileio.prior_store import PriorStoreWriter
+from ..registry import PRIOR_EMBEDDERS
 
 DEMO_PRIORS_VERSION = 1
 DEMO_TEACHER = 'simulated-gemini'
@@ -255,8 +256,11 @@ def ensure_demo_priors(root: str, seed: int = 0, accuracy: float = 0.72,
             for record in records:
                 writer.append(record)
         os.remove(store + '.lock')
-        build_prior_embeddings(store, HashingTextEmbedder(dim=embed_dim),
-                               classes=MER2024_CLASSES)
+        # built through the registry: the embedders live with the teachers
+        # (mer_toolbox.priors), which a dataset module must not import
+        embedder = PRIOR_EMBEDDERS.build(
+            dict(type='HashingTextEmbedder', dim=embed_dim))
+        build_prior_embeddings(store, embedder, classes=MER2024_CLASSES)
         meta = dict(settings, teacher=DEMO_TEACHER,
                     prompt_version=DEMO_PROMPT_VERSION,
                     prior_file=DEMO_PRIOR_FILE,

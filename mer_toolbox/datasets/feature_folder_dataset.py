@@ -22,9 +22,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..constants import DEFAULT_MODALITIES
+from ..fileio.feature_store import open_feature_store
+from ..fileio.label_file import read_label_csv
 from ..registry import DATASETS
-from .feature_store import open_feature_store
-from .label_file import read_label_csv
 from .mer_feature_dataset import MERFeatureDataset
 
 CLASSES_FILE = 'classes.txt'

@@ -1,4 +1,11 @@
-"""Pre-extracted multimodal features + MER labels as an MMEngine dataset."""
+"""Pre-extracted multimodal features + MER labels as an MMEngine dataset.
+
+The dataset composes single-purpose pieces: the label file
+(:mod:`mer_toolbox.fileio.label_file`), a :class:`.FeatureReader` (stores,
+checks, bulk rows, statistics), a :class:`.PriorLookup` (stage-2 priors) and
+a pseudo-label table; it owns only the sample list and the missing-modality
+policy.
+"""
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -8,11 +15,11 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from ..constants import MER2024_CLASSES
-from ..priors.prior_cache import load_prior_embeddings, prior_embedding_meta
+from ..fileio.label_file import keep_listed, read_label_csv
 from ..registry import DATASETS
 from ..structures import EmotionSample
-from .feature_store import check_feature, open_feature_store
-from .label_file import read_label_csv
+from .feature_reader import FeatureReader
+from .prior_lookup import PriorLookup
 
 MISSING_POLICIES = ('error', 'mask')
 
@@ -42,8 +49,8 @@ class MERFeatureDataset(BaseDataset):
             ``EmotionSample.modality_present`` and logs how many were masked.
         metainfo: overrides, e.g. ``dict(classes=(...))``.
         prior_file: a prior embedding cache folder
-            (:func:`mer_toolbox.priors.build_prior_embeddings`), relative to
-            ``data_root``. Each sample then carries ``prior``: the clip's
+            (:func:`mer_toolbox.fileio.prior_embeddings.build_prior_embeddings`),
+            relative to ``data_root``. Each sample then carries ``prior``: the clip's
             arrays as tensors plus ``has_prior`` (False when the teacher
             failed or the clip is not in the cache; stage 2 falls back).
         subset_file: a CSV with a ``name`` column (other columns ignored),
@@ -82,79 +89,47 @@ class MERFeatureDataset(BaseDataset):
                 f'modalities {unknown} are not in the data: data_prefix only '
                 f'has feature folders for {sorted(data_prefix)}')
         self.modalities = modalities
-        self.feature_dims = dict(feature_dims or {})
         self.layout = layout
         self.labelled = labelled
         self.label_column = label_column
         self.missing_modality = missing_modality
-        self._stores: Optional[dict] = None
-        self._levels: Dict[str, Tuple[int, str]] = {}  # see load_checked
         self.pseudo_labels = None  # see attach_pseudo_labels
         self.prior_file = (osp.join(data_root, prior_file) if prior_file
                            and data_root and not osp.isabs(prior_file)
                            else prior_file)
-        self._priors: Optional[dict] = None
         self.subset_file = (osp.join(data_root, subset_file) if subset_file
                             and data_root and not osp.isabs(subset_file)
                             else subset_file)
+        # data_prefix is joined with data_root by BaseDataset: the reader
+        # gets its folders in load_data_list
+        self._dims = dict(feature_dims or {})
+        self.reader: Optional[FeatureReader] = None
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), metainfo=metainfo,
                          **kwargs)
+        self.priors: Optional[PriorLookup] = None
         if self.prior_file:
-            self._report_priors()
+            self.priors = PriorLookup(self.prior_file, self.classes)
+            names = self.clip_names()
+            print_log(f'{self.ann_file}: {self.priors.count_with_prior(names)}'
+                      f'/{len(names)} clips have a prior in {self.prior_file};'
+                      ' the others use the no-prior fallback',
+                      logger='current')
 
     # ------------------------------------------------------------- loading
     @property
     def classes(self) -> Tuple[str, ...]:
         return tuple(self.metainfo['classes'])
 
+    @property
+    def feature_dims(self) -> Dict[str, int]:
+        """``{modality: D}``: from the config, else from the first clip."""
+        return self.reader.dims if self.reader is not None else self._dims
+
     def stores(self) -> dict:
-        """Open feature stores lazily (they are not shipped to workers)."""
-        if self._stores is None:
-            self._stores = {
-                m: open_feature_store(self.data_prefix[m], self.layout)
-                for m in self.modalities
-            }
-        return self._stores
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state['_stores'] = None  # memory maps / name sets reopen per process
-        state['_priors'] = None
-        return state
-
-    def priors(self) -> dict:
-        """Clip name -> memory-mapped prior arrays, opened lazily."""
-        if self._priors is None:
-            meta = prior_embedding_meta(self.prior_file)
-            if tuple(meta['classes']) != self.classes:
-                raise ValueError(f'{self.prior_file}: prior scores use '
-                                 f'classes {meta["classes"]}, the dataset '
-                                 f'{list(self.classes)}')
-            self._priors = load_prior_embeddings(self.prior_file)
-        return self._priors
-
-    def _report_priors(self) -> None:
-        """Fail early on a missing cache; log how many clips have a prior."""
-        if not osp.isdir(self.prior_file):
-            raise FileNotFoundError(
-                f'prior_file {self.prior_file!r} does not exist; build it '
-                'with tools/generate_priors.py (the cache is <store>.emb)')
-        priors = self.priors()
-        names = self.clip_names()
-        have = sum(bool(priors[n]['has_prior']) for n in names if n in priors)
-        print_log(f'{self.ann_file}: {have}/{len(names)} clips have a prior '
-                  f'in {self.prior_file}; the others use the no-prior '
-                  'fallback', logger='current')
-
-    def load_prior(self, name: str) -> dict:
-        """One clip's prior as tensors (``{'has_prior': False}`` if none)."""
-        entry = self.priors().get(name)
-        if entry is None or not bool(entry['has_prior']):
-            return dict(has_prior=False)
-        out = {k: torch.from_numpy(np.array(v, dtype=np.float32))
-               for k, v in entry.items() if k != 'has_prior'}
-        return dict(out, has_prior=True)
+        """``{modality: feature store}``, opened lazily (not shipped to
+        workers)."""
+        return self.reader.stores()
 
     def load_data_list(self) -> List[dict]:
         repeated = sorted({c for c in self.classes
@@ -166,10 +141,11 @@ class MERFeatureDataset(BaseDataset):
         rows = read_label_csv(self.ann_file, self.classes, self.labelled,
                               self.label_column)
         if self.subset_file:
-            rows = self._select_subset(rows)
-        stores = self.stores()
-        present = {m: np.array([n in stores[m] for n, _ in rows])
-                   for m in self.modalities}
+            rows = keep_listed(rows, self.subset_file, self.ann_file)
+        self.reader = FeatureReader(
+            {m: self.data_prefix[m] for m in self.modalities}, self.layout,
+            self._dims)
+        present = self.reader.present([n for n, _ in rows])
         for m, flags in present.items():
             missing = [rows[i][0] for i in np.flatnonzero(~flags)]
             if not missing:
@@ -191,17 +167,6 @@ class MERFeatureDataset(BaseDataset):
             for i, (name, label) in enumerate(rows)
         ]
 
-    def _select_subset(self, rows: list) -> list:
-        """The rows of ``ann_file`` named in ``subset_file``."""
-        wanted = {n for n, _ in read_label_csv(self.subset_file, self.classes,
-                                               labelled=False)}
-        unknown = sorted(wanted - {n for n, _ in rows})
-        if unknown:
-            raise ValueError(f'{self.subset_file}: {len(unknown)} clip(s) are '
-                             f'not in {self.ann_file} (e.g. {unknown[:5]}); '
-                             'a subset must name clips of the split')
-        return [row for row in rows if row[0] in wanted]
-
     def _check_dims(self, rows: list, present: dict) -> None:
         """Fail at start-up (not mid-epoch) on a wrong feature size."""
         for m in self.modalities:
@@ -209,28 +174,7 @@ class MERFeatureDataset(BaseDataset):
             if len(idx) == 0:
                 raise ValueError(f'no clip of {self.ann_file} has {m!r} '
                                  f'features in {self.data_prefix[m]}')
-            array = self.load_checked(m, rows[idx[0]][0])
-            self.feature_dims.setdefault(m, int(array.shape[-1]))
-
-    def load_checked(self, modality: str, name: str) -> np.ndarray:
-        """One clip's features, validated (:func:`check_feature`).
-
-        A feature folder is either utterance-level ``(D,)`` or frame-level
-        ``(T, D)``: the first clip read sets the level and every other clip
-        must match it (one stray ``(3, 8)`` would otherwise turn its whole
-        batch frame-level).
-        """
-        array = self.stores()[modality].load(name)
-        where = f'{self.data_prefix[modality]}/{name}'
-        check_feature(array, where, self.feature_dims.get(modality))
-        ndim, first = self._levels.setdefault(modality, (array.ndim, name))
-        if array.ndim != ndim:
-            level = {1: 'utterance-level (D,)', 2: 'frame-level (T, D)'}
-            raise ValueError(
-                f'{where}: shape {tuple(array.shape)} is {level[array.ndim]}'
-                f' but its folder is {level[ndim]} (e.g. clip {first!r}); '
-                'expected one level per feature folder')
-        return array
+            self.reader.fix_dims(m, rows[idx[0]][0])
 
     # ------------------------------------------------------------- samples
     def attach_pseudo_labels(self, table) -> None:
@@ -257,7 +201,7 @@ class MERFeatureDataset(BaseDataset):
             if not present[m]:
                 inputs[m] = torch.zeros(dim)  # masked: model sees absent
                 continue
-            array = self.load_checked(m, name)
+            array = self.reader.load(m, name)
             inputs[m] = torch.from_numpy(np.ascontiguousarray(
                 array, dtype=np.float32))
         return inputs
@@ -273,39 +217,19 @@ class MERFeatureDataset(BaseDataset):
         sample.modality_present = dict(info['modality_present'])
         sample.lengths = {m: (int(x.shape[0]) if x.dim() == 2 else 1)
                           for m, x in inputs.items()}
-        if self.prior_file:
-            sample.prior = self.load_prior(info['name'])
+        if self.priors is not None:
+            sample.prior = self.priors.tensors(info['name'])
         return self.pipeline(dict(inputs=inputs, data_samples=sample))
 
     # ----------------------------------------------------------- statistics
     def feature_statistics(self, modality: str, eps: float = 1e-6
                            ) -> Tuple[np.ndarray, np.ndarray]:
-        """Mean and std ``(D,)`` of one modality over this split's clips.
-
-        Frame-level features contribute every frame. Masked clips are
-        skipped. Every clip is validated (:meth:`load_checked`), so a NaN
-        anywhere is reported with its clip, not as a bad statistic.
-        Computed in float64 in one pass (sum and sum of squares).
-        """
-        total = np.zeros(self.feature_dims[modality], np.float64)
-        total_sq = np.zeros_like(total)
-        count = 0
-        for i in range(len(self)):
-            info = self.get_data_info(i)
-            if not info['modality_present'][modality]:
-                continue
-            array = self.load_checked(modality, info['name']).astype(
-                np.float64)
-            array = array.reshape(-1, array.shape[-1])  # (T, D)
-            total += array.sum(0)
-            total_sq += (array ** 2).sum(0)
-            count += array.shape[0]
-        if count == 0:
-            raise ValueError(f'{self.ann_file}: no {modality!r} features to '
-                             'compute normalisation statistics from')
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0)) + eps
-        return mean.astype(np.float32), std.astype(np.float32)
+        """Mean and std ``(D,)`` of one modality over this split's clips
+        (masked clips skipped; see :meth:`.FeatureReader.statistics`)."""
+        infos = (self.get_data_info(i) for i in range(len(self)))
+        names = [info['name'] for info in infos
+                 if info['modality_present'][modality]]
+        return self.reader.statistics(modality, names, eps)
 
     def load_rows(self, start: int, stop: int) -> Dict[str, np.ndarray]:
         """Utterance-level features of samples ``[start, stop)`` as arrays.
@@ -322,36 +246,7 @@ class MERFeatureDataset(BaseDataset):
                 (the message names the first offending clip).
         """
         names = self.clip_names()[start:stop]
-        out = {}
-        for m in self.modalities:
-            store = self.stores()[m]
-            if getattr(store, 'frame_level', False):
-                raise ValueError(f'load_rows needs utterance-level features; '
-                                 f'{self.data_prefix[m]} is frame level')
-            if hasattr(store, 'row_index'):
-                rows = np.array([store.row_index(n) for n in names])
-                if len(rows) and (np.diff(rows) == 1).all():
-                    block = store.data[rows[0]:rows[-1] + 1]
-                else:
-                    block = store.data[rows]
-                block = np.asarray(block, dtype=np.float32)
-            else:
-                block = np.stack([store.load(n) for n in names]).astype(
-                    np.float32)
-            if block.ndim != 2 or block.shape[1] != self.feature_dims[m]:
-                raise ValueError(f'{self.data_prefix[m]}: expected (N, '
-                                 f'{self.feature_dims[m]}) utterance-level '
-                                 f'rows, got {block.shape}')
-            # NaN/Inf make a row sum non-finite (one cheap pass); rows whose
-            # sum merely overflowed are cleared by the exact check.
-            with np.errstate(over='ignore', invalid='ignore'):
-                suspect = np.flatnonzero(~np.isfinite(block.sum(1)))
-            bad = suspect[~np.isfinite(block[suspect]).all(1)]
-            if len(bad):
-                raise ValueError(f'{self.data_prefix[m]}/{names[bad[0]]}: '
-                                 'NaN/Inf value(s) in the features')
-            out[m] = block
-        return out
+        return {m: self.reader.load_rows(m, names) for m in self.modalities}
 
     def clip_names(self) -> List[str]:
         """Clip names in sample order, read once per data list.

@@ -5,7 +5,7 @@ local paths that is ``LocalBackend.put``, an ``open(path, 'wb').write``. On a
 full disk or a kill that leaves a truncated ``best_*.pth`` that a later stage
 picks up. Importing this module registers :class:`AtomicLocalBackend` as the
 ``local`` backend: the same class with ``put`` / ``put_text`` going through
-:func:`mer_toolbox.utils.fileio.write_bytes_atomic` (temporary file, fsync,
+:func:`mer_toolbox.fileio.atomic.write_bytes_atomic` (temporary file, fsync,
 rename; the error names the file).
 """
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Union
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
-from ..utils.fileio import write_bytes_atomic
+from ..fileio.atomic import write_bytes_atomic
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -64,7 +64,7 @@ def _download(url: str) -> str:
 def _from_object_store(name: str) -> str:
     from mmengine.fileio import get_file_backend
 
-    from ..utils.fileio import write_bytes_atomic
+    from ..fileio.atomic import write_bytes_atomic
     path = _cache_path(name)
     if not osp.isfile(path):
         try:

@@ -77,7 +77,7 @@ def build_runner(cfg: Config, trust_checkpoint: bool = False) -> Runner:
     policy of :mod:`.checkpoint` in place.
 
     Args:
-        cfg: a full config (``load_config`` in ``utils.setup_env``).
+        cfg: a full config (``load_config`` in ``engine.setup_env``).
         trust_checkpoint: full pickle for the checkpoints this run loads
             (only for files you produced).
     """

@@ -31,10 +31,10 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.config import Config, ConfigDict
 
-from ..datasets.label_file import write_label_csv
+from ..fileio.label_file import write_label_csv
 from ..evaluation.functional import emotion_metrics, write_predictions_csv
 from ..registry import DATASETS
-from ..utils.fileio import replaced_atomically
+from ..fileio.atomic import replaced_atomically
 from ..visualization.tables import Table
 from .folds import (PLAN_FILE, check_or_write_plan, make_folds,
                     read_group_column)

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..utils.fileio import replaced_atomically
+from ..fileio.atomic import replaced_atomically
 
 PLAN_FILE = 'cv_plan.json'
 

@@ -4,19 +4,18 @@ pipeline and the many-clip runner behind ``tools/extract_features.py``
 
 Heavy libraries (av, cv2, transformers, timm) load on first use.
 """
-from .clips import ClipItem, read_clip_list, read_subtitles
+from .clips import ClipItem, read_clip_list
 from .decode import VideoFrames, read_audio, read_video, select_frame_indices
 from .decode_workers import DecodeJob, iter_decoded
-from .errors import ClipError
 from .faces import FaceCropper, build_face_detector, square_box
 from .pipeline import ClipDecoder, ClipExtraction, DecodedClip, FeatureExtractor
 from .runner import build_extraction, npy_complete, run_extraction
 from .sharding import shard_by_cost
 
 __all__ = [
-    'ClipItem', 'read_clip_list', 'read_subtitles', 'VideoFrames', 'read_audio',
+    'ClipItem', 'read_clip_list', 'VideoFrames', 'read_audio',
     'read_video', 'select_frame_indices', 'DecodeJob', 'iter_decoded',
-    'ClipError', 'FaceCropper', 'build_face_detector', 'square_box',
+    'FaceCropper', 'build_face_detector', 'square_box',
     'ClipDecoder', 'ClipExtraction', 'DecodedClip', 'FeatureExtractor',
     'build_extraction', 'npy_complete', 'run_extraction', 'shard_by_cost'
 ]

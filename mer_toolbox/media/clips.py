@@ -12,13 +12,13 @@
   empty cell, has no subtitle (``None`` / ``''``), which the pipeline treats
   per its ``subtitle.empty`` policy.
 """
-import csv
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-from ..utils.clip_name import clip_name, normalise_clip_name
+from ..fileio.clip_name import clip_name
+from ..fileio.clip_table import read_clip_rows, read_subtitles
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.flv', '.mpg',
                     '.mpeg', '.m4v')
@@ -32,28 +32,6 @@ class ClipItem:
     path: str
     subtitle: Optional[str] = None
     duration: Optional[float] = None
-
-
-def _read_csv(path: str) -> List[Dict[str, str]]:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'CSV file {path!r} does not exist')
-    with open(path, encoding='utf-8-sig', newline='') as f:  # MER CSVs have a BOM
-        return list(csv.DictReader(f))
-
-
-def read_subtitles(path: str, column: str = 'english') -> Dict[str, str]:
-    """``{name: subtitle}`` from a ``name,<column>,...`` CSV."""
-    rows = _read_csv(path)
-    if rows and ('name' not in rows[0] or column not in rows[0]):
-        raise ValueError(f'{path}: expected columns name and {column!r}, '
-                         f'found {list(rows[0])}')
-    out: Dict[str, str] = {}
-    for line, row in enumerate(rows, start=2):
-        name = normalise_clip_name(row['name'] or '')
-        if name in out:
-            raise ValueError(f'{path}:{line}: duplicate clip name {name!r}')
-        out[name] = (row[column] or '').strip()
-    return out
 
 
 def _duration(raw: Optional[str], where: str) -> Optional[float]:
@@ -95,19 +73,15 @@ def read_clip_list(list_file: Optional[str] = None,
         raise ValueError('clips: give list_file (CSV) and/or video_root')
     items: List[ClipItem] = []
     if list_file is not None:
-        rows = _read_csv(list_file)
-        if rows and 'name' not in rows[0]:
-            raise ValueError(f'{list_file}: no `name` column (found '
-                             f'{list(rows[0])})')
+        _, rows = read_clip_rows(list_file, what='clip list')
         base = video_root or osp.dirname(osp.abspath(list_file))
-        for line, row in enumerate(rows, start=2):
-            name = clip_name(row['name'] or '', f'{list_file}:{line}')
-            path = (row.get('path') or '').strip()
+        for row in rows:
+            path = (row.cells.get('path') or '').strip()
             path = (osp.join(base, path) if path and not osp.isabs(path)
-                    else path or _find_video(base, name, extensions))
-            subtitle = row.get('subtitle') if 'subtitle' in row else None
-            items.append(ClipItem(name, path, subtitle, _duration(
-                row.get('duration'), f'{list_file}:{line}')))
+                    else path or _find_video(base, row.name, extensions))
+            items.append(ClipItem(row.name, path, row.cells.get('subtitle'),
+                                  _duration(row.cells.get('duration'),
+                                            f'{list_file}:{row.line}')))
     else:
         if not osp.isdir(video_root):
             raise FileNotFoundError(f'video_root {video_root!r} is not a folder')
@@ -117,8 +91,8 @@ def read_clip_list(list_file: Optional[str] = None,
                 items.append(ClipItem(clip_name(stem, video_root),
                                       entry.path))
     seen = set()
-    for item in items:
-        if item.name in seen:
+    for item in items:  # a CSV list is checked by its reader; a folder too:
+        if item.name in seen:  # a.mp4 and a.avi are both clip 'a'
             raise ValueError(f'duplicate clip name {item.name!r} in the clip '
                              'list')
         seen.add(item.name)

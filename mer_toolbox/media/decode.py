@@ -1,7 +1,7 @@
 """Decode clips with PyAV's bundled FFmpeg: sampled RGB frames, 16 kHz mono audio.
 
 Nothing here needs a system FFmpeg: ``av`` wheels ship their own libraries.
-Every data problem raises :class:`~mer_toolbox.media.errors.ClipError` with a
+Every data problem raises :class:`~mer_toolbox.fileio.clip_errors.ClipError` with a
 countable reason (unreadable path, corrupt file, zero-length clip, no video /
 audio stream); ``av`` is imported on first use so importing this module stays
 cheap.
@@ -21,8 +21,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from .errors import (CORRUPT_FILE, NO_AUDIO, NO_VIDEO, UNREADABLE_PATH,
-                     ZERO_LENGTH, ClipError)
+from ..fileio.clip_errors import (CORRUPT_FILE, NO_AUDIO, NO_VIDEO,
+                                  UNREADABLE_PATH, ZERO_LENGTH, ClipError)
 
 #: Sample rate every audio encoder of the default recipe expects.
 DEFAULT_SAMPLE_RATE = 16000

@@ -8,7 +8,7 @@ in list order, so the files, logs and summary do not depend on the number of
 workers. ``num_workers=0`` decodes in the calling process, one clip at a
 time, through the same code.
 
-A bad clip is a :class:`~mer_toolbox.media.errors.ClipError` inside its
+A bad clip is a :class:`~mer_toolbox.fileio.clip_errors.ClipError` inside its
 :class:`~mer_toolbox.media.pipeline.DecodedClip`, exactly as without
 workers; a worker that dies (e.g. a crash inside FFmpeg) stops the run with
 the DataLoader's error, and ``--resume`` continues after it.

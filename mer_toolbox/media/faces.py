@@ -22,7 +22,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .errors import NO_FACE, ClipError
+from ..fileio.clip_errors import NO_FACE, ClipError
 from .face_tracks import (Box, interpolate_track, keyframe_indices,
                           link_tracks, main_track)
 

@@ -18,10 +18,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mer_toolbox.datasets.feature_store import check_feature
+from mer_toolbox.fileio.feature_store import check_feature
 from .decode import (DEFAULT_SAMPLE_RATE, read_audio, read_video,
                      select_frame_indices)
-from .errors import ENCODER_ERROR, MISSING_SUBTITLE, UNEXPECTED, ClipError
+from ..fileio.clip_errors import (ENCODER_ERROR, MISSING_SUBTITLE,
+                                  UNEXPECTED, ClipError)
 from .faces import FaceCropper
 
 LEVELS = ('UTT', 'FRA')

@@ -31,8 +31,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from mer_toolbox.datasets.feature_store import pack_npy_store, save_npy_atomic
-from mer_toolbox.utils.clip_name import path_inside
+from mer_toolbox.fileio.clip_name import path_inside
+from mer_toolbox.fileio.feature_store import pack_npy_store, save_npy_atomic
 
 from .clips import ClipItem, read_clip_list
 from .decode_workers import DecodeJob, check_decode_options, iter_decoded

@@ -30,13 +30,13 @@ import json
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Sequence
 
+from ..fileio.prior_record import PriorRecord, PriorValidationError, record_from_payload
 from .apikey import Secret, key_from_env
 from .base import BasePriorGenerator
 from .clips import Clip
 from .prompt import build_prompt
 from .ratelimit import AsyncRateLimiter
 from .retrying import Classifier, FatalTeacherError, GiveUp, RetryPolicy
-from .schema import PriorRecord, PriorValidationError, record_from_payload
 
 #: Failure reason of a refusal: "cannot determine", a safety block, an
 #: empty answer.

@@ -19,8 +19,8 @@ Contract:
 from typing import Dict, List, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
+from ..fileio.prior_record import PriorRecord
 from .clips import Clip
-from .schema import PriorRecord
 
 
 class BasePriorGenerator:

@@ -84,8 +84,8 @@ def clip_frames(clip: Clip, num_frames: int = 8,
         raise MissingMedia(f'video not found: {clip.video}')
     from PIL import Image as PILImage
 
+    from ..fileio.clip_errors import ClipError
     from ..media.decode import read_video
-    from ..media.errors import ClipError
     try:
         frames = read_video(clip.video, num_frames=num_frames,
                             max_side=max_side).frames  # (T, H, W, 3)
@@ -107,8 +107,8 @@ def clip_audio(clip: Clip, sample_rate: int = 16000) -> np.ndarray:
     """
     if clip.video is None or not osp.isfile(clip.video):
         raise MissingMedia(f'video not found: {clip.video}')
+    from ..fileio.clip_errors import ClipError
     from ..media.decode import read_audio
-    from ..media.errors import ClipError
     try:
         return read_audio(clip.video, sample_rate)
     except ClipError as err:

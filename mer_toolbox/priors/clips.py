@@ -6,12 +6,11 @@ subtitles may instead come from a second CSV keyed by ``name`` (MER2024 ships
 ``<video_dir>/<name><video_ext>``; a missing video is not an error here: the
 generator records that clip as failed (``missing_input``) and moves on.
 """
-import csv
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..utils.clip_name import clip_name, normalise_clip_name
+from ..fileio.clip_table import read_clip_rows, read_subtitles
 
 
 @dataclass(frozen=True)
@@ -26,16 +25,6 @@ class Clip:
     name: str
     video: Optional[str] = None
     subtitle: Optional[str] = None
-
-
-def _read_csv(path: str, name_column: str) -> List[Dict[str, str]]:
-    # utf-8-sig: MER's CSVs are often written with a BOM by Excel.
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        reader = csv.DictReader(f)
-        if name_column not in (reader.fieldnames or []):
-            raise ValueError(f'{path}: expected a {name_column!r} column, '
-                             f'found {reader.fieldnames}')
-        return list(reader)
 
 
 def read_clip_list(list_file: str, video_dir: Optional[str] = None,
@@ -57,27 +46,19 @@ def read_clip_list(list_file: str, video_dir: Optional[str] = None,
     Raises:
         ValueError: no clips, a duplicate name, or a missing column.
     """
-    rows = _read_csv(list_file, name_column)
+    _, rows = read_clip_rows(list_file, name_column, what='clip list')
     subtitles: Dict[str, str] = {}
     if subtitle_file is not None:
-        for row in _read_csv(subtitle_file, name_column):
-            if subtitle_column not in row:
-                raise ValueError(f'{subtitle_file}: no {subtitle_column!r} '
-                                 f'column (have {sorted(row)})')
-            subtitles[normalise_clip_name(row[name_column] or '')] = \
-                row[subtitle_column]
-    clips, seen = [], set()
-    for lineno, row in enumerate(rows, 2):
-        name = clip_name(row[name_column] or '', f'{list_file}:{lineno}')
-        if name in seen:
-            raise ValueError(f'{list_file}:{lineno}: duplicate clip {name!r}')
-        seen.add(name)
-        subtitle = row.get(subtitle_column)
+        subtitles = read_subtitles(subtitle_file, subtitle_column,
+                                   name_column)
+    clips = []
+    for row in rows:
+        subtitle = row.cells.get(subtitle_column)
         if subtitle is None:
-            subtitle = subtitles.get(name)
-        video = (osp.join(video_dir, name + video_ext)
+            subtitle = subtitles.get(row.name)
+        video = (osp.join(video_dir, row.name + video_ext)
                  if video_dir is not None else None)
-        clips.append(Clip(name=name, video=video, subtitle=subtitle))
+        clips.append(Clip(name=row.name, video=video, subtitle=subtitle))
     if not clips:
         raise ValueError(f'{list_file}: the clip list is empty')
     return clips

@@ -2,7 +2,8 @@
 
 Stage 2 embeds each modality's prior text (eq. 10: ``e_m = Proj(Embed(I_m))``);
 the embedding is computed once, after generation, and cached next to the
-store (:mod:`.prior_cache`) so training never runs a language model.
+store (:mod:`mer_toolbox.fileio.prior_embeddings`) so training never runs a
+language model.
 
 * :class:`SentenceEmbedder` - a sentence encoder (``transformers`` AutoModel,
   mean pooling over the attention mask, L2-normalised). Default weights:

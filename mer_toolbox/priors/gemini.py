@@ -28,6 +28,7 @@ import os.path as osp
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from ..constants import MER2024_CLASSES
+from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
 from .clips import Clip
@@ -35,7 +36,6 @@ from .gemini_options import (GeminiClient, GeminiGeneration, GeminiPricing,
                              GeminiRetry, GeminiUpload, group_options)
 from .prompt import PROMPT_VERSION, build_prompt, response_schema
 from .retrying import GiveUp
-from .schema import PriorRecord
 
 logger = logging.getLogger(__name__)
 

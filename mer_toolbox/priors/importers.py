@@ -21,13 +21,13 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
 from ..registry import PRIOR_GENERATORS
-from ..utils.clip_name import clip_name
+from ..fileio.clip_name import clip_name
 from .api_teacher import parse_json_reply
 from .base import BasePriorGenerator
 from .clips import Clip
-from .schema import (CONTRIBUTION_KEYS, PriorRecord, PriorValidationError,
+from ..fileio.prior_record import (CONTRIBUTION_KEYS, PriorRecord, PriorValidationError,
                      normalise_percentages)
-from .store import latest_records
+from ..fileio.prior_store import latest_records
 
 #: The follow-up's contribution keys -> ours.
 PAPER_CONTRIBUTION_KEYS = {'视频': 'video', '音频': 'audio', '字幕': 'text'}

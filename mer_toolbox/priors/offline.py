@@ -26,12 +26,12 @@ import math
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
+from ..fileio.facs import AU_EMOTION_TABLE, AU_NAMES, emotion_support
+from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .base import BasePriorGenerator
 from .clips import Clip
-from .facs import AU_EMOTION_TABLE, AU_NAMES, emotion_support
 from .offline_inputs import feature_stats, read_au_detections, read_prosody
-from .schema import PriorRecord
 
 #: class -> prosody z-feature -> weight (positive: higher value supports it).
 PROSODY_RULES: Dict[str, Dict[str, float]] = {

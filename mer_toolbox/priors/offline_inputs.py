@@ -27,7 +27,7 @@ import os.path as osp
 import re
 from typing import Dict, Iterable, List, Optional
 
-from .facs import VALID_AUS
+from ..fileio.facs import VALID_AUS
 
 PROSODY_KEYS = ('pitch_mean_hz', 'pitch_std_hz', 'energy_db', 'speech_rate')
 _AU_COLUMN = re.compile(r'^AU(\d+)_([rc])$')

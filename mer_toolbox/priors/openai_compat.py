@@ -37,7 +37,7 @@ from .clip_media import (ChatMedia, MissingMedia, describe_prosody,
 from .clips import Clip
 from .prompt import build_prompt, response_schema
 from .retrying import classify_status, classify_transport_error
-from .schema import PriorRecord
+from ..fileio.prior_record import PriorRecord
 
 logger = logging.getLogger(__name__)
 

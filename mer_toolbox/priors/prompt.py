@@ -19,7 +19,7 @@ import re
 from typing import Optional, Sequence
 
 from ..constants import MER2024_CLASSES
-from .facs import au_table_text
+from ..fileio.facs import au_table_text
 
 PROMPT_VERSION = 'v1'
 

@@ -22,10 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from ..fileio.prior_record import PriorRecord
+from ..fileio.prior_store import PriorStoreWriter, latest_records
 from .base import BasePriorGenerator
 from .clips import Clip
-from .schema import PriorRecord
-from .store import PriorStoreWriter, latest_records
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from typing import Dict, Mapping, Optional, Sequence
 import numpy as np
 
 from ..evaluation.functional import emotion_metrics
-from .schema import CONTRIBUTION_KEYS, PriorRecord
+from ..fileio.prior_record import CONTRIBUTION_KEYS, PriorRecord
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,

@@ -23,12 +23,12 @@ import asyncio
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..constants import MER2024_CLASSES
+from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import ChatPriorGenerator
 from .clip_media import ChatMedia, MissingMedia, frames_note
 from .clips import Clip
 from .prompt import build_prompt
-from .schema import PriorRecord
 
 _DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
 

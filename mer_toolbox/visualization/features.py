@@ -34,7 +34,7 @@ def _prepare_scope(cfg: Config) -> None:
     from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings
 
-    from ..utils.setup_env import register_all_modules
+    from ..engine.setup_env import register_all_modules
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
     register_all_modules()

@@ -17,7 +17,7 @@ from mer_toolbox.apis import (CheckpointMismatchError, ModalityMismatchError,
                               inference_clip, inference_features, init_model,
                               match_feature_sets, training_feature_folders)
 from mer_toolbox.constants import MER2024_CLASSES
-from mer_toolbox.media import ClipError
+from mer_toolbox.fileio.clip_errors import ClipError
 from mer_toolbox.registry import DATASETS
 
 

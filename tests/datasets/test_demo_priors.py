@@ -10,7 +10,8 @@ from mer_toolbox.datasets import (DEMO_PRIOR_FILE, DemoMERDataset,
                                   demo_prior_report, ensure_demo_priors)
 from mer_toolbox.datasets.demo_priors import (INFORMATIVE_GAIN, MODALITIES,
                                               simulate_teacher)
-from mer_toolbox.priors import AU_EMOTION_TABLE, load_prior_embeddings
+from mer_toolbox.fileio.facs import AU_EMOTION_TABLE
+from mer_toolbox.fileio.prior_embeddings import load_prior_embeddings
 
 from mer_test_utils import TINY_SIZES
 

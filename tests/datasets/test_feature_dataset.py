@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mer_toolbox.datasets import (DemoMERDataset, ensure_demo_data, pack_npy_store)
+from mer_toolbox.datasets import DemoMERDataset, ensure_demo_data
+from mer_toolbox.fileio.feature_store import pack_npy_store
 from mer_toolbox.datasets.demo import DEMO_FEATURE_DIMS, DEMO_FEATURE_SETS
 from mer_toolbox.registry import DATASETS
 

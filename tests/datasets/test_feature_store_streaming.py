@@ -6,8 +6,11 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mer_toolbox.datasets import PackedFeatureStore, write_packed_store
-from mer_toolbox.datasets.feature_store import write_packed_store_streaming
+from mer_toolbox.fileio.feature_store import (
+    PackedFeatureStore,
+    write_packed_store,
+    write_packed_store_streaming,
+)
 
 NAMES = [f'clip_{i:03d}' for i in range(10)]
 

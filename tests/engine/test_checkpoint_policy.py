@@ -100,7 +100,7 @@ def test_importing_the_package_leaves_mmengines_loader_alone():
     code = ('from mmengine.runner.checkpoint import CheckpointLoader as C\n'
             'before = dict(C._schemes)\n'
             'import mer_toolbox.engine, mer_toolbox.apis\n'
-            'from mer_toolbox.utils.setup_env import register_all_modules\n'
+            'from mer_toolbox.engine.setup_env import register_all_modules\n'
             'register_all_modules()\n'
             'assert C._schemes == before, "import replaced the loader"\n'
             'mer_toolbox.engine.use_safe_checkpoint_loader()\n'

@@ -11,7 +11,7 @@ from mmengine.hooks import Hook
 
 from mer_toolbox.datasets import SemiSupervisedDataset
 from mer_toolbox.registry import HOOKS
-from mer_toolbox.utils.setup_env import register_all_modules
+from mer_toolbox.engine.setup_env import register_all_modules
 
 from mer_test_utils import TINY_SIZES, run_tool, write_tiny_config
 

@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from mer_test_utils import TINY_SIZES
-from mer_toolbox.datasets.label_file import write_label_csv
+from mer_toolbox.fileio.label_file import write_label_csv
 from mer_toolbox.experiments import CrossValidation, labelled_train_dataset, make_folds
 from mer_toolbox.experiments.folds import check_or_write_plan, read_group_column
 from mer_toolbox.registry import DATASETS

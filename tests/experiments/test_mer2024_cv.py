@@ -8,9 +8,9 @@ from mmengine.config import Config
 
 from mer_test_utils import REPO
 from mer_toolbox.constants import MER2024_CLASSES
-from mer_toolbox.datasets.label_file import write_label_csv
+from mer_toolbox.fileio.label_file import write_label_csv
 from mer_toolbox.experiments import CrossValidation
-from mer_toolbox.utils.setup_env import register_all_modules
+from mer_toolbox.engine.setup_env import register_all_modules
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mer_toolbox.datasets.feature_store import open_feature_store
-from mer_toolbox.media import errors, npy_complete
+from mer_toolbox.fileio.feature_store import open_feature_store
+from mer_toolbox.fileio import clip_errors
+from mer_toolbox.media import npy_complete
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401 fixtures
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'extract_features.py')
@@ -71,8 +72,9 @@ def test_bad_clips_are_logged_counted_and_the_run_continues(
     summary = json.loads((root / 'summary.json').read_text())
     assert (summary['clips'], summary['ok'], summary['failed']) == (8, 3, 5)
     assert summary['failures_by_reason'] == {
-        errors.CORRUPT_FILE: 1, errors.MISSING_SUBTITLE: 1,
-        errors.NO_AUDIO: 1, errors.UNREADABLE_PATH: 1, errors.ZERO_LENGTH: 1}
+        clip_errors.CORRUPT_FILE: 1, clip_errors.MISSING_SUBTITLE: 1,
+        clip_errors.NO_AUDIO: 1, clip_errors.UNREADABLE_PATH: 1,
+        clip_errors.ZERO_LENGTH: 1}
     assert summary['warnings_by_reason'] == {'no face found': 5}
     # every clip whose video decoded has a face coverage (here 0: no face)
     assert summary['face_detector'] in ('mtcnn', 'dlib_hog', 'opencv_haar')
@@ -84,8 +86,8 @@ def test_bad_clips_are_logged_counted_and_the_run_continues(
     assert summary['exit_code'] == 1 and summary['clips_per_second'] > 0
     failures = read_jsonl(root / 'failures.jsonl')
     by_clip = {(f['clip'], f['feature_set']): f['reason'] for f in failures}
-    assert by_clip[('no_audio', 'tiny-hubert')] == errors.NO_AUDIO
-    assert by_clip[('missing', 'tiny-clip')] == errors.UNREADABLE_PATH
+    assert by_clip[('no_audio', 'tiny-hubert')] == clip_errors.NO_AUDIO
+    assert by_clip[('missing', 'tiny-clip')] == clip_errors.UNREADABLE_PATH
     assert ('no_audio', 'tiny-clip') not in by_clip  # its video was fine
     assert all(f['detail'] for f in failures)
     # what could be extracted was: video of the silent clip, text of the bad files

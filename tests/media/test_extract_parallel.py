@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from mer_toolbox.datasets.feature_store import open_feature_store
+from mer_toolbox.fileio.feature_store import open_feature_store
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401
 from test_extract_features_tool import TOOL, read_jsonl, tool_main, write_config
 

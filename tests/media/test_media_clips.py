@@ -1,7 +1,8 @@
 """Clip lists (CSV or folder) and MER2024-style subtitle CSVs."""
 import pytest
 
-from mer_toolbox.media import read_clip_list, read_subtitles
+from mer_toolbox.fileio.clip_table import read_subtitles
+from mer_toolbox.media import read_clip_list
 
 
 def _write(path, text, bom=False):
@@ -42,7 +43,7 @@ def test_a_clip_without_subtitle_row_gets_none(tmp_path):
 
 @pytest.mark.parametrize('text,match', [
     ('name\nc1\nc1\n', 'duplicate clip name'),
-    ('clip\nc1\n', 'no `name` column'),
+    ('clip\nc1\n', "no 'name' column"),
     ('name\n\n', 'no clips found'),
     ('name,x\n,1\n', 'empty clip name'),
 ])
@@ -52,7 +53,7 @@ def test_bad_clip_lists(tmp_path, text, match):
 
 
 def test_bad_subtitle_files(tmp_path):
-    with pytest.raises(ValueError, match='expected columns'):
+    with pytest.raises(ValueError, match="no 'english' column"):
         read_subtitles(_write(tmp_path / 's.csv', 'name,text\na,b\n'))
     with pytest.raises(ValueError, match='duplicate'):
         read_subtitles(_write(tmp_path / 's.csv', 'name,english\na,b\na,c\n'))

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from mer_toolbox.media import ClipError, read_audio, read_video, select_frame_indices
-from mer_toolbox.media import errors
+from mer_toolbox.fileio.clip_errors import ClipError
+from mer_toolbox.media import read_audio, read_video, select_frame_indices
+from mer_toolbox.fileio import clip_errors
 from mer_toolbox.media.demo_assets import write_synthetic_clip
 from media_fixtures import media_dir  # noqa: F401 fixtures
 
@@ -67,13 +68,13 @@ def test_audio_is_resampled_from_44k(tmp_path):
 
 
 @pytest.mark.parametrize('name,reader,reason', [
-    ('missing.mp4', read_video, errors.UNREADABLE_PATH),
-    ('empty.mp4', read_video, errors.ZERO_LENGTH),
-    ('garbage.mp4', read_video, errors.CORRUPT_FILE),
-    ('truncated.mp4', read_video, errors.CORRUPT_FILE),
-    ('garbage.mp4', read_audio, errors.CORRUPT_FILE),
-    ('silent.mp4', read_audio, errors.NO_AUDIO),
-    ('audio_only.mp4', read_video, errors.NO_VIDEO),
+    ('missing.mp4', read_video, clip_errors.UNREADABLE_PATH),
+    ('empty.mp4', read_video, clip_errors.ZERO_LENGTH),
+    ('garbage.mp4', read_video, clip_errors.CORRUPT_FILE),
+    ('truncated.mp4', read_video, clip_errors.CORRUPT_FILE),
+    ('garbage.mp4', read_audio, clip_errors.CORRUPT_FILE),
+    ('silent.mp4', read_audio, clip_errors.NO_AUDIO),
+    ('audio_only.mp4', read_video, clip_errors.NO_VIDEO),
 ])
 def test_bad_files_raise_a_countable_reason(media_dir, name, reader, reason):
     with pytest.raises(ClipError) as info:
@@ -85,4 +86,4 @@ def test_bad_files_raise_a_countable_reason(media_dir, name, reader, reason):
 def test_directory_is_unreadable(media_dir):
     with pytest.raises(ClipError) as info:
         read_video(str(media_dir))
-    assert info.value.reason == errors.UNREADABLE_PATH
+    assert info.value.reason == clip_errors.UNREADABLE_PATH

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from mer_toolbox.media import ClipError, FaceCropper, build_face_detector, square_box
-from mer_toolbox.media.errors import NO_FACE
+from mer_toolbox.fileio.clip_errors import NO_FACE, ClipError
+from mer_toolbox.media import FaceCropper, build_face_detector, square_box
 from mer_toolbox.media.faces import letterbox_resize
 
 

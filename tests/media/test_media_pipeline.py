@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from mer_toolbox.media import ClipError, FeatureExtractor
-from mer_toolbox.media import errors
+from mer_toolbox.fileio.clip_errors import ClipError
+from mer_toolbox.media import FeatureExtractor
+from mer_toolbox.fileio import clip_errors
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401 fixtures
 
 
@@ -47,14 +48,14 @@ def test_failures_hit_only_the_sets_that_need_the_input(tiny_models, media_dir):
                                  video=VIDEO)
     result = extractor.extract(str(media_dir / 'silent.mp4'), None)
     assert set(result.features) == {'tiny-clip-UTT', 'tiny-clip-FRA'}
-    assert result.failures['tiny-hubert'].reason == errors.NO_AUDIO
-    assert result.failures['tiny-bloom'].reason == errors.MISSING_SUBTITLE
+    assert result.failures['tiny-hubert'].reason == clip_errors.NO_AUDIO
+    assert result.failures['tiny-bloom'].reason == clip_errors.MISSING_SUBTITLE
     with pytest.raises(ClipError) as info:
         extractor.extract_clip(str(media_dir / 'silent.mp4'), 'hello')
-    assert info.value.reason == errors.NO_AUDIO
+    assert info.value.reason == clip_errors.NO_AUDIO
     assert 'silent.mp4' in str(info.value)
     result = extractor.extract(str(media_dir / 'garbage.mp4'), 'hello')
-    assert {e.reason for e in result.failures.values()} == {errors.CORRUPT_FILE}
+    assert {e.reason for e in result.failures.values()} == {clip_errors.CORRUPT_FILE}
     assert 'tiny-bloom-UTT' in result.features
     only = extractor.extract(str(media_dir / 'good.mp4'), 'hi',
                              only=['tiny-bloom'])
@@ -65,7 +66,7 @@ def test_empty_subtitle_policy(tiny_models, media_dir):
     path = str(media_dir / 'good.mp4')
     strict = FeatureExtractor(sets(tiny_models, ('bloom',)))
     failure = strict.extract(path, '   ').failures['tiny-bloom']
-    assert (failure.reason, failure.detail) == (errors.MISSING_SUBTITLE,
+    assert (failure.reason, failure.detail) == (clip_errors.MISSING_SUBTITLE,
                                                 'the subtitle is empty')
     # 'encode' hands '' to the model; BLOOM's tokenizer has no token for it
     encode = FeatureExtractor(sets(tiny_models, ('bloom',)),

@@ -32,8 +32,8 @@ def make_clips(root: str, names, subtitles=None, size: int = 256):
 def generate_records(cfg: dict, clip_root):
     """Build ``cfg``, run it over ``clip_root``'s clips into
     ``clip_root/priors.jsonl``; return (summary, clip name -> record)."""
-    from mer_toolbox.priors import (latest_records, read_clip_list,
-                                    run_generation)
+    from mer_toolbox.fileio.prior_store import latest_records
+    from mer_toolbox.priors import read_clip_list, run_generation
     from mer_toolbox.registry import PRIOR_GENERATORS
     generator = PRIOR_GENERATORS.build(cfg)
     clips = read_clip_list(osp.join(clip_root, 'clips.csv'),

@@ -9,8 +9,9 @@ from fake_gemini import (BAD_BODY, DROP, EMPTY, NON_JSON_TEXT, OK,
                          PROMPT_BLOCKED, SAFETY, http, prior_payload, text)
 from prior_testutils import generate_records, make_clips
 
+from mer_toolbox.fileio.prior_store import latest_records
 from mer_toolbox.priors import (FatalTeacherError, GeminiPriorGenerator,
-                                PROMPT_VERSION, latest_records)
+                                PROMPT_VERSION)
 from mer_toolbox.priors.gemini_options import grouped
 
 FAST = dict(max_concurrency=4, requests_per_minute=None, timeout_s=5,

@@ -7,7 +7,8 @@ import pytest
 from fake_gemini import SAFETY
 from prior_testutils import REPO, run_tool, tool_env, write_gemini_config
 
-from mer_toolbox.priors import BasePriorGenerator, latest_records
+from mer_toolbox.fileio.prior_store import latest_records
+from mer_toolbox.priors import BasePriorGenerator
 from mer_toolbox.registry import PRIOR_GENERATORS
 
 DEMO = osp.join(REPO, 'configs', 'priors', 'demo')

@@ -7,10 +7,13 @@ import pytest
 from fake_gemini import prior_payload
 
 from mer_toolbox.constants import MER2024_CLASSES
-from mer_toolbox.priors import (VALID_AUS, HashingTextEmbedder, PriorRecord,
-                                PriorStoreWriter, build_prior_embeddings,
-                                load_prior_embeddings, prior_embedding_meta,
-                                record_from_payload)
+from mer_toolbox.fileio.facs import VALID_AUS
+from mer_toolbox.fileio.prior_embeddings import (build_prior_embeddings,
+                                                 load_prior_embeddings,
+                                                 prior_embedding_meta)
+from mer_toolbox.fileio.prior_record import PriorRecord, record_from_payload
+from mer_toolbox.fileio.prior_store import PriorStoreWriter
+from mer_toolbox.priors import HashingTextEmbedder
 from mer_toolbox.registry import PRIOR_EMBEDDERS
 
 

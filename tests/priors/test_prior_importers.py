@@ -5,11 +5,11 @@ import os.path as osp
 import pytest
 from prior_testutils import run_tool
 
-from mer_toolbox.priors import (PaperJsonPriorImporter, PriorStoreWriter,
-                                RecordFilePriorImporter, load_priors,
-                                run_generation)
+from mer_toolbox.fileio.prior_store import PriorStoreWriter, load_priors
+from mer_toolbox.priors import (PaperJsonPriorImporter,
+                                RecordFilePriorImporter, run_generation)
 from mer_toolbox.priors.importers import parse_paper_contributions
-from mer_toolbox.priors.schema import PriorValidationError
+from mer_toolbox.fileio.prior_record import PriorValidationError
 
 SAMPLE = osp.join(osp.dirname(__file__), 'data', 'paper_priors_sample.json')
 

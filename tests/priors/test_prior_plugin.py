@@ -6,7 +6,7 @@ import sys
 
 from prior_testutils import REPO, tool_env
 
-from mer_toolbox.priors import load_priors
+from mer_toolbox.fileio.prior_store import load_priors
 from mer_toolbox.registry import PRIOR_GENERATORS
 
 

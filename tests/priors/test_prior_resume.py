@@ -19,7 +19,7 @@ from prior_testutils import (CANARY_KEY, REPO, make_clips, run_tool,
                              tool_env, write_gemini_config,
                              write_openai_config)
 
-from mer_toolbox.priors import iter_records, latest_records
+from mer_toolbox.fileio.prior_store import iter_records, latest_records
 
 TOOL = osp.join(REPO, 'tools', 'generate_priors.py')
 NAMES = [f'k{i:02d}' for i in range(32)]

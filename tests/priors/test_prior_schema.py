@@ -5,12 +5,13 @@ import pytest
 from fake_gemini import prior_payload
 
 from mer_toolbox.constants import MER2024_CLASSES
-from mer_toolbox.priors import (AU_EMOTION_TABLE, PROMPT_VERSION, PriorRecord,
-                                PriorValidationError, build_prompt,
-                                emotion_support, record_from_payload,
-                                response_schema)
+from mer_toolbox.fileio.facs import AU_EMOTION_TABLE, emotion_support
+from mer_toolbox.fileio.prior_record import (PAYLOAD_KEYS, PriorRecord,
+                                             PriorValidationError,
+                                             normalise_percentages,
+                                             record_from_payload)
+from mer_toolbox.priors import PROMPT_VERSION, build_prompt, response_schema
 from mer_toolbox.priors.prompt import PROMPT_FINGERPRINTS, prompt_fingerprint
-from mer_toolbox.priors.schema import PAYLOAD_KEYS, normalise_percentages
 
 KEY = dict(name='clip', teacher='t', prompt_version='v1',
            classes=MER2024_CLASSES)

@@ -9,7 +9,7 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score,
                              cohen_kappa_score, f1_score, recall_score)
 
 from mer_toolbox.constants import MER2024_CLASSES as CLASSES
-from mer_toolbox.priors import PriorRecord
+from mer_toolbox.fileio.prior_record import PriorRecord
 from mer_toolbox.priors.teacher_report import (expected_calibration_error,
                                                teacher_report)
 

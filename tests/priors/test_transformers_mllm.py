@@ -15,8 +15,9 @@ from prior_testutils import make_clips, run_tool, write_teacher_config
 from tiny_mllm import REPLY, build_tiny_mllm, teach_reply
 
 from mer_test_utils import TINY_SIZES
+from mer_toolbox.fileio.prior_store import iter_records
 from mer_toolbox.priors import (TransformersMLLMPriorGenerator, build_prompt,
-                                iter_records, read_clip_list, run_generation)
+                                read_clip_list, run_generation)
 
 pytestmark = pytest.mark.slow
 NUM_CLIPS = 6
@@ -49,7 +50,7 @@ def test_tool_writes_a_valid_store_that_stage_two_reads(taught, tiny_demo_root,
     from mmengine.dataset import pseudo_collate
 
     from mer_toolbox.registry import DATASETS, MODELS
-    from mer_toolbox.utils.setup_env import register_all_modules
+    from mer_toolbox.engine.setup_env import register_all_modules
     root = taught['root']
     store = str(root / 'out' / 'priors.jsonl')
     config = write_teacher_config(

@@ -75,7 +75,7 @@ def test_ensemble_is_the_mean_of_independently_computed_members(single):
     inference API, averaged, equals the written ensemble."""
     from mer_toolbox.apis import inference_features, init_model
     from mer_toolbox.registry import DATASETS
-    from mer_toolbox.utils.setup_env import register_all_modules
+    from mer_toolbox.engine.setup_env import register_all_modules
     from mmengine.config import Config
     register_all_modules()
     work = single['work']

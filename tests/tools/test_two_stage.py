@@ -74,7 +74,7 @@ def test_interrupted_stage_two_resumes(two_stage, tmp_path):
 
 def _train_in_process(config, work_dir, options):
     from mer_toolbox.engine import build_runner
-    from mer_toolbox.utils.setup_env import load_config, register_all_modules
+    from mer_toolbox.engine.setup_env import load_config, register_all_modules
     register_all_modules()
     build_runner(load_config(config, options, work_dir)).train()
 

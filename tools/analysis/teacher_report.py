@@ -52,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def select_records(store: str, teacher=None, prompt_version=None) -> dict:
     """clip -> latest record of the one teacher + prompt in ``store``."""
-    from mer_toolbox.priors import latest_records
+    from mer_toolbox.fileio.prior_store import latest_records
     records = latest_records(store)
     if not records:
         raise ValueError(f'{store} holds no records')
@@ -67,7 +67,7 @@ def select_records(store: str, teacher=None, prompt_version=None) -> dict:
 
 def student_predictions(args, classes) -> dict:
     """clip -> predicted class id, from a CSV or by running a checkpoint."""
-    from mer_toolbox.datasets.label_file import read_label_csv
+    from mer_toolbox.fileio.label_file import read_label_csv
     if args.student.lower().endswith('.csv'):
         return dict(read_label_csv(args.student, classes))
     from mmengine.config import Config
@@ -91,7 +91,7 @@ def student_predictions(args, classes) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     from mer_toolbox.constants import MER2024_CLASSES
-    from mer_toolbox.datasets.label_file import read_label_csv
+    from mer_toolbox.fileio.label_file import read_label_csv
     from mer_toolbox.priors.teacher_report import (report_markdown,
                                                    teacher_report)
     from mer_toolbox.visualization.teacher import plot_teacher_report

@@ -9,7 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 
 from ...registry import HOOKS
-from ...utils.fileio import write_bytes_atomic
+from ...fileio.atomic import write_bytes_atomic
 from ...utils.log_filters import muted_messages
 from .. import atomic_backend  # noqa: F401  (checkpoint files: all-or-nothing)
 from ..stage_checkpoint import (BEST_CHECKPOINT, LAST_CHECKPOINT,

@@ -4,11 +4,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from ...priors.schema import CONTRIBUTION_KEYS
+from ...fileio.prior_embeddings import records_to_arrays
+from ...fileio.prior_record import CONTRIBUTION_KEYS, PriorRecord
 from ...registry import ENCODERS, FUSION_NECKS, MODELS, PRIOR_EMBEDDERS
 from ...structures import EmotionSample
 from .multimodal_classifier import MultimodalEmotionClassifier
-from .prior_inputs import collate_priors, record_to_arrays
+from .prior_batch import collate_priors
 
 #: What the paper freezes in stage 2: encoders, projectors, stage-1 fusion,
 #: classifier layer (and the input statistics / BDCL projections).
@@ -23,7 +24,7 @@ class PriorGuidedEmotionClassifier(MultimodalEmotionClassifier):
     """Stage-1 network + prior branch (eqs. 10-11), the stage-2 model.
 
     For each clip with a prior (``sample.prior``, see
-    :meth:`mer_toolbox.datasets.MERFeatureDataset.load_prior`)::
+    :meth:`mer_toolbox.datasets.prior_lookup.PriorLookup.tensors`)::
 
         z_m        = encoders[m](norm(x_m))                 frozen, stage 1
         fused_1, a = neck(z)                                frozen, stage 1
@@ -144,12 +145,14 @@ class PriorGuidedEmotionClassifier(MultimodalEmotionClassifier):
         """Arrays of a raw prior record, with the (lazily built) embedder."""
         if self._embedder is None:
             self._embedder = PRIOR_EMBEDDERS.build(self.prior_embedder_cfg)
-        return record_to_arrays(record, self._embedder)
+        arrays = records_to_arrays([PriorRecord.from_dict(record)],
+                                   self._embedder)
+        return {k: v[0] for k, v in arrays.items()}  # the one row
 
     def batch_priors(self, data_samples: Optional[List[EmotionSample]],
                      batch_size: int, device: torch.device):
         """``({m: (B, P_m)}, R (B, M), has_prior (B,))``, see
-        :func:`.prior_inputs.collate_priors`."""
+        :func:`.prior_batch.collate_priors`."""
         return collate_priors(
             data_samples, self.modalities, self.prior_dims, batch_size,
             device, self._embed_record if self.prior_embedder_cfg else None)

@@ -11,7 +11,7 @@ from ...registry import ENCODERS
 class PriorProjector(nn.Module):
     """Project one modality's cached prior embedding into the fusion space.
 
-    ``Embed(I_m)`` is computed offline (:mod:`mer_toolbox.priors.prior_cache`:
+    ``Embed(I_m)`` is computed offline (:mod:`mer_toolbox.fileio.prior_embeddings`:
     AU multi-hot + text embedding for video, text embeddings for audio and
     text); this module is the learned ``Proj`` of eq. 10. The LayerNorm puts
     ``e_m`` on a fixed scale before it is added to the stage-1 embedding

@@ -12,7 +12,7 @@ from mer_toolbox.datasets.demo import DEMO_FEATURE_DIMS
 from mer_toolbox.evaluation.metrics import EmotionMetric
 from mer_toolbox.models.classifiers.prior_guided_classifier import \
     PRIOR_BRANCH
-from mer_toolbox.priors import load_priors
+from mer_toolbox.fileio.prior_store import load_priors
 from mer_toolbox.registry import MODELS
 
 from mer_test_utils import TINY_SIZES

@@ -91,7 +91,7 @@ def test_class_count_hook_feeds_the_head_loss(tmp_path, tiny_demo_root):
 
     from mer_test_utils import TINY_SIZES, write_tiny_config
     from mer_toolbox.datasets import DemoMERDataset
-    from mer_toolbox.utils.setup_env import register_all_modules
+    from mer_toolbox.engine.setup_env import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(write_tiny_config(str(tmp_path / 'c.py'),
                                             tiny_demo_root, max_epochs=1))

@@ -4,7 +4,7 @@ from typing import List, Sequence
 import numpy as np
 import torch
 
-from mer_toolbox.media.errors import AUDIO_TOO_SHORT, ClipError
+from mer_toolbox.fileio.clip_errors import AUDIO_TOO_SHORT, ClipError
 from mer_toolbox.registry import ENCODERS
 from .base import (LayerSpec, RawEncoder, check_layers, dtype_kwargs,
                    quiet_transformers, select_layers, to_numpy)

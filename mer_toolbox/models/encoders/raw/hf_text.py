@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from mer_toolbox.media.errors import MISSING_SUBTITLE, ClipError
+from mer_toolbox.fileio.clip_errors import MISSING_SUBTITLE, ClipError
 from mer_toolbox.registry import ENCODERS
 from .base import (LayerSpec, RawEncoder, check_layers, dtype_kwargs,
                    masked_mean, quiet_transformers, select_layers, to_numpy)

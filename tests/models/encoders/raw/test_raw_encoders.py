@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from mer_toolbox.media.errors import AUDIO_TOO_SHORT, MISSING_SUBTITLE, ClipError
+from mer_toolbox.fileio.clip_errors import (AUDIO_TOO_SHORT, MISSING_SUBTITLE,
+                                            ClipError)
 from mer_toolbox.models.encoders import raw  # noqa: F401 registers
 from mer_toolbox.models.encoders.raw import masked_mean, select_layers
 from mer_toolbox.models.encoders.raw.hf_audio import receptive_field, split_chunks

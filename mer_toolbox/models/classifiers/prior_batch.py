@@ -4,11 +4,12 @@
 
 * **cached embeddings** (what :class:`~mer_toolbox.datasets.MERFeatureDataset`
   attaches with ``prior_file``, or one entry of
-  :func:`~mer_toolbox.priors.load_prior_embeddings`): ``{'video': (58 + D,),
-  'audio': (D,), 'text': (D,), 'contributions': (3,), 'has_prior': bool,
-  ...}`` as tensors or numpy arrays;
+  :func:`~mer_toolbox.fileio.prior_embeddings.load_prior_embeddings`):
+  ``{'video': (58 + D,), 'audio': (D,), 'text': (D,), 'contributions': (3,),
+  'has_prior': bool, ...}`` as tensors or numpy arrays;
 * **a prior record** (``PriorRecord.to_dict()``, what single-clip inference
-  passes): embedded here exactly as the cache would embed it, with the
+  passes): turned into the same arrays by the cache's own conversion
+  (:func:`~mer_toolbox.fileio.prior_embeddings.records_to_arrays`), with the
   model's ``prior_embedder``;
 * nothing (``None``, missing, ``has_prior`` False, a failed record): the clip
   takes the model's no-prior fallback.
@@ -18,33 +19,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ...priors.facs import VALID_AUS
-from ...priors.schema import CONTRIBUTION_KEYS, STATUS_OK
-
-_TEXT_FIELDS = {'video': 'visual_reasoning', 'audio': 'prosody_reasoning',
-                'text': 'subtitle_semantics'}
-
-
-def record_to_arrays(record: Mapping, embedder) -> Dict[str, np.ndarray]:
-    """One ok prior record -> the cache's arrays for it.
-
-    Mirrors :func:`~mer_toolbox.priors.build_prior_embeddings`: the video
-    array is the AU multi-hot over ``VALID_AUS`` followed by the embedding of
-    ``visual_reasoning``; a modality's empty text falls back to the overall
-    ``reasoning``.
-    """
-    texts = [record.get(_TEXT_FIELDS[m]) or record.get('reasoning', '')
-             for m in ('video', 'audio', 'text')]
-    emb = embedder.embed(texts).astype(np.float32)  # (3, D)
-    multi_hot = np.zeros(len(VALID_AUS), np.float32)  # (A,)
-    index = {au: i for i, au in enumerate(VALID_AUS)}
-    for au in record.get('action_units', []):
-        multi_hot[index[au]] = 1.0
-    weights = record['contributions']
-    return {'video': np.concatenate([multi_hot, emb[0]]),
-            'audio': emb[1], 'text': emb[2],
-            'contributions': np.array([weights[k] for k in CONTRIBUTION_KEYS],
-                                      np.float32)}
+from ...fileio.prior_record import CONTRIBUTION_KEYS, STATUS_OK
 
 
 def _usable(prior, name: str,
@@ -84,8 +59,9 @@ def collate_priors(data_samples: Optional[Sequence], modalities: List[str],
         prior_dims: expected size ``P_m`` per modality.
         batch_size: ``B``.
         device: where the tensors go.
-        embed_record: record -> arrays (see :func:`record_to_arrays`), for
-            samples carrying raw records.
+        embed_record: record -> arrays (one row of
+            :func:`~mer_toolbox.fileio.prior_embeddings.records_to_arrays`),
+            for samples carrying raw records.
 
     Returns:
         ``({m: (B, P_m)}, R (B, M), has_prior (B,) bool)``; rows of clips

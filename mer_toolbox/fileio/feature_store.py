@@ -23,8 +23,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils.clip_name import normalise_clip_name
-from ..utils.fileio import write_bytes_atomic
+from .atomic import write_bytes_atomic
+from .clip_name import normalise_clip_name
 
 PACKED_META = 'packed.json'
 PACKED_FORMAT = 'mer_toolbox.packed'
@@ -108,6 +108,11 @@ class NpyFeatureStore:
                              f'{name!r} ({err if npy else "no .npy header"}'
                              '); expected an array written by np.save'
                              ) from err
+
+    def load_rows(self, names: Sequence[str]) -> np.ndarray:
+        """Utterance-level features of ``names`` stacked ``(N, D)``
+        (unvalidated; callers check values)."""
+        return np.stack([self.load(n) for n in names])
 
 
 class NpyFileError(ValueError):
@@ -211,6 +216,23 @@ class PackedFeatureStore:
             rows = self.data[i]
         return np.array(rows)  # copy out of the read-only memory map
 
+    def load_rows(self, names: Sequence[str]) -> np.ndarray:
+        """Utterance-level features of ``names`` as one ``(N, D)`` array.
+
+        Contiguous names cost one slice of the memory map (the bulk path of
+        pseudo-labelling a large pool); others a fancy index.
+
+        Raises:
+            ValueError: the store is frame level.
+        """
+        if self.frame_level:
+            raise ValueError(f'load_rows needs utterance-level features; '
+                             f'{self.folder} is frame level')
+        rows = np.array([self.row_index(n) for n in names], dtype=np.int64)
+        if len(rows) and (np.diff(rows) == 1).all():
+            return np.asarray(self.data[rows[0]:rows[-1] + 1])
+        return np.asarray(self.data[rows])
+
 
 def open_feature_store(folder: str, layout: str = 'auto'):
     """Open one feature-set folder in the given (or detected) layout.
@@ -231,7 +253,7 @@ def open_feature_store(folder: str, layout: str = 'auto'):
 
 def save_npy_atomic(path: str, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` so a crash never leaves a truncated file
-    (:func:`mer_toolbox.utils.fileio.write_bytes_atomic`)."""
+    (:func:`mer_toolbox.fileio.atomic.write_bytes_atomic`)."""
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     write_bytes_atomic(path, buffer.getvalue())

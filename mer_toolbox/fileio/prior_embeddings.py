@@ -1,4 +1,8 @@
-"""Cached prior embeddings for stage 2: built once, memory-mapped at training.
+"""Prior records as model arrays, and their cache for stage 2.
+
+:func:`records_to_arrays` is the one conversion of prior records into the
+arrays the prior branch reads; the cache stores its output, built once and
+memory-mapped at training.
 
 :func:`build_prior_embeddings` writes a folder (default ``<store>.emb/``):
 
@@ -37,10 +41,14 @@ import numpy as np
 
 from ..constants import MER2024_CLASSES
 from .facs import VALID_AUS
-from .store import load_priors
+from .prior_record import CONTRIBUTION_KEYS, PriorRecord
+from .prior_store import load_priors
 
 ARRAYS = ('video', 'audio', 'text', 'contributions', 'scores', 'has_prior')
 CACHE_FORMAT = 'mer_toolbox.prior_embeddings.v1'
+#: Record field embedded for each modality's prior text.
+PRIOR_TEXT_FIELDS = {'video': 'visual_reasoning', 'audio': 'prosody_reasoning',
+                     'text': 'subtitle_semantics'}
 
 
 def default_cache_path(store_path: str) -> str:
@@ -63,6 +71,55 @@ def _embed_unique(embedder, texts: Sequence[str]) -> np.ndarray:
     return np.stack([vectors[index[t]] for t in texts]).astype(np.float32)
 
 
+def records_to_arrays(records: Sequence[PriorRecord], embedder,
+                      classes: Optional[Sequence[str]] = None
+                      ) -> Dict[str, np.ndarray]:
+    """The prior record -> model arrays conversion (the only one).
+
+    The cache builder runs it over a whole store; the prior-guided model runs
+    it on the one record a single-clip inference passes, so both see exactly
+    the same arrays. A modality's empty text falls back to the record's
+    overall ``reasoning``; failed records give all-zero rows.
+
+    Args:
+        records: N validated records.
+        embedder: a built ``PRIOR_EMBEDDERS`` object (``embed``, ``dim``).
+        classes: order of the ``scores`` columns; None leaves ``scores`` out.
+
+    Returns:
+        ``video (N, A + D)`` (AU multi-hot over ``VALID_AUS``, then the
+        ``visual_reasoning`` embedding), ``audio (N, D)``, ``text (N, D)``,
+        ``contributions (N, 3)``, ``scores (N, C)`` and ``has_prior (N,)``.
+    """
+    ok = np.array([r.ok for r in records], dtype=bool)  # (N,)
+    emb = {}
+    for m, field in PRIOR_TEXT_FIELDS.items():
+        texts = [(getattr(r, field) or r.reasoning) if r.ok else ''
+                 for r in records]
+        emb[m] = (_embed_unique(embedder, texts) if records else
+                  np.zeros((0, embedder.dim), np.float32))  # (N, D)
+    au_index = {au: i for i, au in enumerate(VALID_AUS)}
+    multi_hot = np.zeros((len(records), len(VALID_AUS)), np.float32)  # (N, A)
+    for i, r in enumerate(records):
+        for au in r.action_units:
+            multi_hot[i, au_index[au]] = 1.0
+    arrays = {
+        'video': np.concatenate([multi_hot, emb['video']], 1),  # (N, A + D)
+        'audio': emb['audio'], 'text': emb['text'],              # (N, D)
+        'contributions': np.array(
+            [[r.contributions.get(k, 0.0) for k in CONTRIBUTION_KEYS]
+             for r in records], np.float32).reshape(-1, 3),       # (N, 3)
+    }
+    if classes is not None:
+        arrays['scores'] = np.array(
+            [[r.scores.get(c, 0.0) for c in classes] for r in records],
+            np.float32).reshape(-1, len(classes))                 # (N, C)
+    for value in arrays.values():
+        value[~ok] = 0.0  # failed records carry nothing
+    arrays['has_prior'] = ok
+    return arrays
+
+
 def build_prior_embeddings(store_path: str, embedder,
                            out_path: Optional[str] = None,
                            teacher: Optional[str] = None,
@@ -75,7 +132,8 @@ def build_prior_embeddings(store_path: str, embedder,
         store_path: the JSONL prior store.
         embedder: a built ``PRIOR_EMBEDDERS`` object.
         out_path: cache folder; default ``<store>.emb``.
-        teacher, prompt_version: which priors (see :func:`.store.load_priors`).
+        teacher, prompt_version: which priors (see
+            :func:`.prior_store.load_priors`).
         classes: the dataset's classes (order of ``scores``).
         force: rebuild even if the cache is current.
     """
@@ -95,36 +153,8 @@ def build_prior_embeddings(store_path: str, embedder,
         if {k: old.get(k) for k in meta} == meta:
             return out_path
     names = sorted(records)
-    ok = np.array([records[n].ok for n in names], dtype=bool)  # (N,)
-    texts = {m: [] for m in ('video', 'audio', 'text')}
-    for n in names:
-        r = records[n]
-        for m, own in (('video', r.visual_reasoning),
-                       ('audio', r.prosody_reasoning),
-                       ('text', r.subtitle_semantics)):
-            texts[m].append((own or r.reasoning) if r.ok else '')
-    emb = {m: _embed_unique(embedder, texts[m]) if names else
-           np.zeros((0, embedder.dim), np.float32) for m in texts}
-    au_index = {au: i for i, au in enumerate(VALID_AUS)}
-    multi_hot = np.zeros((len(names), len(VALID_AUS)), np.float32)  # (N, A)
-    for i, n in enumerate(names):
-        for au in records[n].action_units:
-            multi_hot[i, au_index[au]] = 1.0
-    arrays = {
-        'video': np.concatenate([multi_hot, emb['video']], 1),  # (N, A + D)
-        'audio': emb['audio'], 'text': emb['text'],              # (N, D)
-        'contributions': np.array(
-            [[records[n].contributions.get(k, 0.0) for k in
-              ('video', 'audio', 'text')] for n in names],
-            np.float32).reshape(-1, 3),                           # (N, 3)
-        'scores': np.array([[records[n].scores.get(c, 0.0) for c in classes]
-                            for n in names],
-                           np.float32).reshape(-1, len(classes)),  # (N, C)
-        'has_prior': ok,
-    }
-    for key in ARRAYS[:-1]:
-        arrays[key][~ok] = 0.0  # failed records carry nothing
-    meta.update(count=len(names), text_dim=int(emb['audio'].shape[1]),
+    arrays = records_to_arrays([records[n] for n in names], embedder, classes)
+    meta.update(count=len(names), text_dim=int(arrays['audio'].shape[1]),
                 video_dim=int(arrays['video'].shape[1]))
     _write_folder(out_path, names, arrays, meta)
     return out_path

@@ -4,19 +4,21 @@ import os
 import warnings
 from typing import Mapping, Optional, Sequence, Union
 
+from .prior_record import PriorRecord, PriorValidationError
+
 PriorLike = Union[str, os.PathLike, Mapping, object]
 
 
-def load_prior(prior: Optional[PriorLike],
-               classes: Optional[Sequence[str]] = None,
-               clip_name: Optional[str] = None) -> Optional[dict]:
+def read_prior_record(prior: Optional[PriorLike],
+                      classes: Optional[Sequence[str]] = None,
+                      clip_name: Optional[str] = None) -> Optional[dict]:
     """Turn a prior given by the user into a validated record dict.
 
     Args:
         prior: ``None``; a path to a JSON file holding one prior record (the
             shape of one line of a prior store, see
-            :mod:`mer_toolbox.priors.schema`); a dict of that shape; or a
-            :class:`~mer_toolbox.priors.PriorRecord`.
+            :mod:`mer_toolbox.fileio.prior_record`); a dict of that shape; or a
+            :class:`~.prior_record.PriorRecord`.
         classes: the model's class names; the record's ``label`` / ``scores``
             must use exactly these.
         clip_name: the clip being predicted; a record naming another clip
@@ -30,13 +32,11 @@ def load_prior(prior: Optional[PriorLike],
 
     Raises:
         FileNotFoundError: the file does not exist.
-        mer_toolbox.priors.PriorValidationError: not JSON, not one object,
+        PriorValidationError: not JSON, not one object,
             or not a valid record (the message names the file).
     """
     if prior is None:
         return None
-    # imported here: the priors package is only needed when a prior is given
-    from mer_toolbox.priors.schema import PriorRecord, PriorValidationError
     where = 'prior'
     if isinstance(prior, PriorRecord):
         record = prior

@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..utils.clip_name import clip_name
+from .clip_name import clip_name
 from .facs import VALID_AUS
 
 STATUS_OK = 'ok'

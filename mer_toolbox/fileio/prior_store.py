@@ -18,7 +18,7 @@ import os
 import os.path as osp
 from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
 
-from .schema import PriorRecord, PriorValidationError
+from .prior_record import PriorRecord, PriorValidationError
 
 try:  # POSIX only; elsewhere the single-writer rule is the user's job.
     import fcntl

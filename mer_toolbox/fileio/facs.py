@@ -1,8 +1,10 @@
 """Facial Action Units (FACS): valid ids, names, and the AU -> emotion table.
 
-The support table is written once here and used twice: the Gemini prompt shows
-it to the teacher (:mod:`.prompt`) and the offline teacher scores AU detections
-with it (:mod:`.offline`), so both teachers read faces the same way.
+The support table is written once here and used by every teacher: the prompt
+shows it to an MLLM (:mod:`mer_toolbox.priors.prompt`), the offline teacher
+scores AU detections with it (:mod:`mer_toolbox.priors.offline`) and the demo's
+simulated teacher draws AUs from it, so all read faces the same way. The valid
+ids are also the schema of a prior record's ``action_units``.
 
 Prototypes follow the FACS / EMFACS descriptions of the basic emotions
 (Ekman & Friesen): happy 6+12, sad 1+4+15, surprise 1+2+5+26,

@@ -1,6 +1,5 @@
 """Everything a tool does before building a Runner, in one place."""
 import difflib
-import os
 import os.path as osp
 import sys
 from typing import Iterable, Optional
@@ -103,8 +102,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     check_config_keys(cfg, path=path)
     # Class count, modalities and feature sizes of a feature-folder recipe
     # come from the data ('auto' fields), checked against explicit ones.
-    from mer_toolbox.datasets.feature_folder_dataset import \
-        resolve_auto_fields
+    from ..datasets.feature_folder_dataset import resolve_auto_fields
     resolve_auto_fields(cfg)
     check_config_values(cfg, path=path)
     cfg.launcher = launcher
@@ -123,7 +121,7 @@ def setup_launcher(launcher: str) -> None:
     if launcher != 'pytorch':
         raise ValueError(f'unsupported launcher {launcher!r}: use torchrun '
                          "with --launcher pytorch (tools/dist_train.sh)")
-    from mer_toolbox.engine import init_distributed
+    from .distributed import init_distributed
     init_distributed()
 
 
@@ -140,7 +138,3 @@ def enable_amp(cfg: Config) -> None:
                          f'{opt.type!r}; set AmpOptimWrapper in the config')
     opt.type = 'AmpOptimWrapper'
     opt.setdefault('loss_scale', 'dynamic')
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get('RANK', '0')) == 0
