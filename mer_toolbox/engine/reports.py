@@ -34,8 +34,10 @@ def dump_test_reports(runner, predictions_csv: Optional[str] = None) -> None:
 
 
 def test_best_checkpoint(runner) -> Optional[dict]:
-    """After training: evaluate the best (else the final) weights on the test
-    split, print the metric table and write the reports.
+    """After training: evaluate the run's result on the test split, print
+    the metric table and write the reports. The result is the best
+    checkpoint for a config with ``save_best``, else the final weights (the
+    default recipe).
 
     Returns:
         The test metrics, or ``None`` when the config has no test split.
@@ -47,8 +49,8 @@ def test_best_checkpoint(runner) -> Optional[dict]:
         runner.logger.info(f'testing the best checkpoint {best}')
         runner.load_checkpoint(best, map_location='cpu', strict=True)
     else:
-        runner.logger.info('no best checkpoint recorded: testing the final '
-                           'weights')
+        runner.logger.info('testing the final model (the config keeps no '
+                           'best checkpoint)')
     metrics = runner.test_loop.run()
     dump_test_reports(runner)
     return metrics

@@ -26,8 +26,9 @@ def test_train_writes_checkpoints_and_logs_metrics(trained):
     assert osp.isfile(osp.join(trained['work'], 'epoch_2.pth'))
     assert 'emotion/waf' in trained['log']
     assert 'loss_cls' in trained['log']
-    # after training, the best checkpoint is scored on the test split
-    assert 'testing the best checkpoint' in trained['log']
+    # after training, the final model (the default's result) is scored on
+    # the test split
+    assert 'testing the final model' in trained['log']
     assert 'confusion matrix' in trained['log']
     with open(osp.join(trained['work'], 'test_metrics.json')) as f:
         assert json.load(f)['num_labelled'] == 90
@@ -51,17 +52,18 @@ def test_console_is_short_and_quiet_and_the_log_file_keeps_it_all(trained):
 
 def test_test_tool_reports_metrics_and_writes_submission(trained):
     out = osp.join(trained['tmp'], 'pred.csv')
-    # the config's work dir is the training run's: 'best' is its best.pth,
-    # and the metrics go to their own folder, not over training's file
+    # the config's work dir is the training run's: 'last' is its final
+    # checkpoint, and the metrics go to their own folder, not over
+    # training's file
     cfg = write_tiny_config(
         str(trained['tmp'] / 'cfg_test.py'), _data_root(trained['cfg']),
         extra=f"work_dir = {trained['work']!r}")
     training_metrics = osp.join(trained['work'], 'test_metrics.json')
     before = open(training_metrics).read()
-    proc = run_tool(['tools/test.py', cfg, 'best', '--out', out])
+    proc = run_tool(['tools/test.py', cfg, 'last', '--out', out])
     log = proc.stdout + proc.stderr
     assert 'confusion matrix' in log
-    assert f"testing {osp.join(trained['work'], 'best.pth')}" in log
+    assert f"testing {osp.join(trained['work'], 'epoch_2.pth')}" in log
     assert open(training_metrics).read() == before
     with open(osp.join(trained['work'], 'test', 'test_metrics.json')) as f:
         report = json.load(f)

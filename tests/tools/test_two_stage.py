@@ -34,9 +34,9 @@ def _done(root, stage):
 def test_stage_two_starts_from_stage_one_and_keeps_it_frozen(two_stage):
     ckpt1, ckpt2 = _done(two_stage['root'], 'stage1'), _done(
         two_stage['root'], 'stage2')
-    assert osp.basename(ckpt1).startswith('best_')  # best.pth, resolved
-    assert os.readlink(osp.join(two_stage['root'], 'stage1', 'best.pth')) \
-        == osp.basename(ckpt1)
+    # stage 1 keeps its final model (no best-by-validation pick)
+    assert osp.basename(ckpt1) == 'epoch_2.pth'
+    assert not osp.exists(osp.join(two_stage['root'], 'stage1', 'best.pth'))
     log = two_stage['log']
     assert 'StageOneCheckpointHook: all' in log
     # one line on what starts fresh instead of MMEngine's key-by-key list
