@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun (CPU-only machines use gloo automatically).
 #   tools/dist_train.sh CONFIG NPROC [train.py args...]
-# Several machines: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on each; they
-# map to torchrun's --nnodes / --node-rank / --master-addr / --master-port.
+# Several machines: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on each
+# (tools/torchrun.sh maps them to torchrun's flags).
 set -euo pipefail
 CONFIG=$1
 NPROC=$2
 shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-exec python -m torch.distributed.run \
-    --nnodes="$NNODES" --node-rank="$NODE_RANK" --master-addr="$MASTER_ADDR" \
-    --nproc-per-node="$NPROC" --master-port="$PORT" \
-    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "$@"
+HERE=$(dirname "$0")
+exec "$HERE/torchrun.sh" "$NPROC" "$HERE/train.py" "$CONFIG" \
+    --launcher pytorch "$@"
