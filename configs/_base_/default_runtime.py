@@ -6,7 +6,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # The result of a run is its final model: on small validation splits
-    # picking the epoch by validation WAF cost 2-5 WAF points against the
+    # picking the epoch by validation WAF cost 2-4 WAF points against the
     # end of the schedule (nested CV, docs/benchmarks.md), so no best
     # checkpoint is chosen by default; validation is still run and logged
     # every epoch. The last checkpoint is kept, plus a resume point every 5
