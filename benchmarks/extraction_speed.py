@@ -38,7 +38,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from mer_toolbox.media import ClipItem, FeatureExtractor, run_extraction  # noqa: E402
+from mer_toolbox.fileio.clip_list import Clip  # noqa: E402
+from mer_toolbox.media import FeatureExtractor, run_extraction  # noqa: E402
 from mer_toolbox.media.demo_assets import (build_tiny_checkpoints,  # noqa: E402
                                            write_synthetic_clip)
 
@@ -112,7 +113,7 @@ def sweep(args, tmp: str, clips: list, models: dict) -> list:
     with open(listing, 'w', encoding='utf-8', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['name', 'path', 'subtitle'])
-        writer.writerows([c.name, c.path, c.subtitle] for c in clips)
+        writer.writerows([c.name, c.video, c.subtitle] for c in clips)
     config = osp.join(tmp, 'extract.py')
     with open(config, 'w', encoding='utf-8') as f:
         f.write(f"clips = dict(list_file={listing!r})\n"
@@ -192,7 +193,7 @@ def main(argv=None) -> int:
         cv2.setNumThreads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        clips = [ClipItem(f'clip_{i:03d}', write_synthetic_clip(
+        clips = [Clip(f'clip_{i:03d}', write_synthetic_clip(
             osp.join(tmp, 'clips', f'clip_{i:03d}.mp4'), seconds=args.seconds,
             fps=args.fps, size=(width, height), tone_hz=200.0 + 50 * i),
             'I am so happy today, it is wonderful!')
@@ -212,7 +213,7 @@ def main(argv=None) -> int:
             video=dict(num_frames=args.num_frames,
                        faces=dict(detector=dict(type=args.detector))))
         load = time.perf_counter() - t0
-        extractor.extract(clips[0].path, clips[0].subtitle)  # warm-up
+        extractor.extract(clips[0].video, clips[0].subtitle)  # warm-up
         extractor.timings.clear()
         summary = run_extraction(extractor, clips[1:], osp.join(tmp, 'out'),
                                  progress=False,

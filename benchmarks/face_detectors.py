@@ -40,8 +40,8 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mer_toolbox.fileio.clip_list import VIDEO_EXTENSIONS  # noqa: E402
 from mer_toolbox.media import FaceCropper, build_face_detector, read_video  # noqa: E402
-from mer_toolbox.media.clips import VIDEO_EXTENSIONS  # noqa: E402
 
 VARIANTS = ('clean', 'small', 'dark', 'rolled', 'cut', 'dark_small')
 

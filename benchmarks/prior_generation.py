@@ -34,8 +34,9 @@ from fake_openai import FakeOpenAI, write_frames  # noqa: E402
 from prior_testutils import (make_clips, write_gemini_config,  # noqa: E402
                              write_openai_config)
 
+from mer_toolbox.fileio.clip_list import read_clip_list
 from mer_toolbox.fileio.prior_store import latest_records
-from mer_toolbox.priors import read_clip_list, run_generation
+from mer_toolbox.priors import run_generation
 from mer_toolbox.registry import PRIOR_GENERATORS  # noqa: E402
 
 KEY = 'benchmark-dummy-key'
@@ -79,7 +80,7 @@ def throughput(root: str, args, concurrency: int) -> dict:
     generator = PRIOR_GENERATORS.build(
         _generator_cfg(args.teacher, url, root, concurrency))
     clips = read_clip_list(osp.join(root, 'clips.csv'),
-                           video_dir=osp.join(root, 'video'))
+                           video_root=osp.join(root, 'video'))
     summary = run_generation(generator, clips,
                              osp.join(root, f'throughput{concurrency}.jsonl'),
                              progress=False, handle_signals=False)

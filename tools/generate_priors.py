@@ -5,7 +5,7 @@
 
 The config names ``prior_generator`` (a ``PRIOR_GENERATORS`` type),
 ``prior_store`` (the JSONL store), optionally ``clips`` (arguments of
-:func:`mer_toolbox.priors.read_clip_list`; importers and the offline teacher
+:func:`mer_toolbox.fileio.clip_list.read_clip_list`; importers and the offline teacher
 can list their own clips) and ``prior_embedder`` (a ``PRIOR_EMBEDDERS`` type;
 embeddings are cached next to the store after the run). ``custom_imports``
 loads plugin generators.
@@ -24,8 +24,9 @@ import sys
 
 from mmengine.config import Config, DictAction
 
+from mer_toolbox.fileio.clip_list import read_clip_list
 from mer_toolbox.fileio.prior_embeddings import build_prior_embeddings
-from mer_toolbox.priors import plan_clips, read_clip_list, run_generation
+from mer_toolbox.priors import plan_clips, run_generation
 from mer_toolbox.priors.apikey import RedactingFilter, key_from_env
 from mer_toolbox.priors.retrying import FatalTeacherError
 from mer_toolbox.registry import PRIOR_EMBEDDERS, PRIOR_GENERATORS
@@ -97,7 +98,7 @@ def load_clips(cfg: Config, generator, dry_run: bool = False) -> list:
                     'at your MER2024 copy (the folder with label-disdim.csv, '
                     'video/ and subtitle_chieng.csv, as for training) or pass '
                     '--cfg-options clips.list_file=YOUR.csv '
-                    'clips.video_dir=YOUR_VIDEOS')
+                    'clips.video_root=YOUR_VIDEOS')
             if dry_run:
                 print(f'note: {hint}; this dry run plans no clip')
                 return []
@@ -106,7 +107,7 @@ def load_clips(cfg: Config, generator, dry_run: bool = False) -> list:
     clips = generator.default_clips()
     if clips is None:
         raise ValueError(f'{type(generator).__name__} needs a clip list: set '
-                         '`clips = dict(list_file=..., video_dir=...)`')
+                         '`clips = dict(list_file=..., video_root=...)`')
     return clips
 
 

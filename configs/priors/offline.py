@@ -6,7 +6,7 @@
 #   python tools/generate_priors.py configs/priors/offline.py
 demo_root = 'configs/priors/demo'
 
-clips = dict(list_file=demo_root + '/clips.csv', subtitle_column='subtitle')
+clips = dict(list_file=demo_root + '/clips.csv')  # its `subtitle` column
 
 prior_generator = dict(
     type='RuleBasedPriorGenerator',

@@ -18,8 +18,9 @@ Use it with ``tools/generate_priors.py`` unchanged (see my_prior_config.py):
 from typing import Dict, Optional, Sequence
 
 from mer_toolbox.constants import MER2024_CLASSES
+from mer_toolbox.fileio.clip_list import Clip
 from mer_toolbox.fileio.prior_record import PriorRecord
-from mer_toolbox.priors import BasePriorGenerator, Clip
+from mer_toolbox.priors import BasePriorGenerator
 from mer_toolbox.registry import PRIOR_GENERATORS
 
 

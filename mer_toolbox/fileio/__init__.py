@@ -2,7 +2,8 @@
 
 What more than one layer reads or writes lives here, with no dependency on
 the rest of the package (only ``constants``): clip names and per-clip
-errors, feature stores, label files, the prior record (schema, FACS codes),
+errors, the clip list of extraction and prior generation, feature stores,
+label files, the prior record (schema, FACS codes),
 the prior store and the prior record -> arrays conversion with its cache.
 Atomic writes keep a crash from leaving half a file behind.
 """

@@ -4,7 +4,6 @@ pipeline and the many-clip runner behind ``tools/extract_features.py``
 
 Heavy libraries (av, cv2, transformers, timm) load on first use.
 """
-from .clips import ClipItem, read_clip_list
 from .decode import VideoFrames, read_audio, read_video, select_frame_indices
 from .decode_workers import DecodeJob, iter_decoded
 from .faces import FaceCropper, build_face_detector, square_box
@@ -13,7 +12,7 @@ from .runner import build_extraction, npy_complete, run_extraction
 from .sharding import shard_by_cost
 
 __all__ = [
-    'ClipItem', 'read_clip_list', 'VideoFrames', 'read_audio',
+    'VideoFrames', 'read_audio',
     'read_video', 'select_frame_indices', 'DecodeJob', 'iter_decoded',
     'FaceCropper', 'build_face_detector', 'square_box',
     'ClipDecoder', 'ClipExtraction', 'DecodedClip', 'FeatureExtractor',

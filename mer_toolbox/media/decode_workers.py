@@ -21,7 +21,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 from torch.utils.data import DataLoader, Dataset
 
-from .clips import ClipItem
+from ..fileio.clip_list import Clip
 from .pipeline import ClipDecoder, DecodedClip
 
 
@@ -36,7 +36,7 @@ class DecodeJob:
         modalities: inputs those sets need.
     """
     index: int
-    item: ClipItem
+    item: Clip
     only: Optional[Tuple[str, ...]]
     modalities: Tuple[str, ...]
 
@@ -53,7 +53,7 @@ class ClipDecodeDataset(Dataset):
 
     def __getitem__(self, i: int) -> Tuple[DecodeJob, DecodedClip]:
         job = self.jobs[i]
-        return job, self.decoder(job.item.path, job.item.subtitle,
+        return job, self.decoder(job.item.video, job.item.subtitle,
                                  job.modalities)
 
 

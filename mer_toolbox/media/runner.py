@@ -34,7 +34,7 @@ import numpy as np
 from mer_toolbox.fileio.clip_name import path_inside
 from mer_toolbox.fileio.feature_store import pack_npy_store, save_npy_atomic
 
-from .clips import ClipItem, read_clip_list
+from ..fileio.clip_list import Clip, read_clip_list
 from .decode_workers import DecodeJob, check_decode_options, iter_decoded
 from .pipeline import FeatureExtractor
 from .sharding import (all_gather, barrier, from_rank0, rank_and_world,
@@ -94,7 +94,7 @@ def build_extraction(cfg: dict, device: Optional[str] = None,
     if 'root' not in output or set(output) - {'root', 'pack_root'}:
         raise ValueError(f'output takes root (required) and pack_root, got '
                          f'{sorted(output)}')
-    clips = read_clip_list(**dict(cfg['clips']))
+    clips = read_clip_list(need_video=True, **dict(cfg['clips']))
     extractor = FeatureExtractor(cfg['feature_sets'], cfg.get('video'),
                                  cfg.get('audio'), cfg.get('subtitle'),
                                  device=device, dtype=dtype)
@@ -157,7 +157,7 @@ def _log_paths(root: str, rank: int, world: int) -> Tuple[str, str]:
             osp.join(root, f'warnings.rank{rank}.jsonl'))
 
 
-def _pending(extractor: FeatureExtractor, clips: List[ClipItem], root: str,
+def _pending(extractor: FeatureExtractor, clips: List[Clip], root: str,
              resume: bool) -> Dict[int, Optional[Tuple[str, ...]]]:
     """``{clip index: sets to run}`` (``None`` = all) of clips with work left.
 
@@ -193,7 +193,7 @@ def _extract_share(extractor: FeatureExtractor, jobs: List[DecodeJob],
         for job, decoded in tqdm(decoded_clips, total=len(jobs), unit='clip',
                                  desc='extract', disable=not progress):
             item = job.item
-            result = extractor.encode(decoded, item.path, only=job.only)
+            result = extractor.encode(decoded, item.video, only=job.only)
             t0 = time.perf_counter()
             for folder, array in result.features.items():
                 # the clip name rule already holds; this guards the writer
@@ -204,7 +204,7 @@ def _extract_share(extractor: FeatureExtractor, jobs: List[DecodeJob],
                 out.per_set[set_name]['failed' if set_name in result.failures
                                       else 'ok'] += 1
             for set_name, err in result.failures.items():
-                record = dict(clip=item.name, path=item.path,
+                record = dict(clip=item.name, path=item.video,
                               feature_set=set_name, reason=err.reason,
                               detail=err.detail)
                 out.failures.append((job.index, record))
@@ -228,7 +228,7 @@ def _extract_share(extractor: FeatureExtractor, jobs: List[DecodeJob],
     return out
 
 
-def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
+def run_extraction(extractor: FeatureExtractor, clips: List[Clip],
                    root: str, resume: bool = False,
                    pack_root: Optional[str] = None,
                    progress: bool = True,
@@ -277,7 +277,7 @@ def run_extraction(extractor: FeatureExtractor, clips: List[ClipItem],
     return from_rank0(summary)
 
 
-def _finish(extractor: FeatureExtractor, clips: List[ClipItem], root: str,
+def _finish(extractor: FeatureExtractor, clips: List[Clip], root: str,
             pack_root: Optional[str], results: List[ShareResult],
             skipped: int, seconds: float) -> dict:
     """Rank 0: merged logs, the summary, the packed layout."""
@@ -351,7 +351,7 @@ def coverage_summary(per_clip: Dict[str, float]) -> dict:
         per_clip=per_clip)
 
 
-def pack_features(folders: List[str], clips: List[ClipItem], root: str,
+def pack_features(folders: List[str], clips: List[Clip], root: str,
                   pack_root: str) -> Dict[str, int]:
     """Pack each ``<root>/<folder>`` (clips of the list whose file is complete).
 

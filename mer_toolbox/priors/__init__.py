@@ -9,7 +9,6 @@ stays light: ``google.genai``, ``httpx2`` and ``transformers`` are imported
 only inside the classes that call them.
 """
 from .base import BasePriorGenerator
-from .clips import Clip, read_clip_list
 from .embedding import HashingTextEmbedder, SentenceEmbedder
 from .gemini import GeminiPriorGenerator
 from .importers import PaperJsonPriorImporter, RecordFilePriorImporter
@@ -21,10 +20,10 @@ from .runner import RunSummary, plan_clips, run_generation
 from .transformers_mllm import TransformersMLLMPriorGenerator
 
 __all__ = [
-    'BasePriorGenerator', 'Clip', 'FatalTeacherError', 'GeminiPriorGenerator',
+    'BasePriorGenerator', 'FatalTeacherError', 'GeminiPriorGenerator',
     'HashingTextEmbedder', 'OpenAICompatiblePriorGenerator', 'PROMPT_VERSION',
     'PaperJsonPriorImporter', 'RecordFilePriorImporter',
     'RuleBasedPriorGenerator', 'RunSummary', 'SentenceEmbedder',
     'TransformersMLLMPriorGenerator', 'build_prompt', 'plan_clips',
-    'read_clip_list', 'response_schema', 'run_generation',
+    'response_schema', 'run_generation',
 ]

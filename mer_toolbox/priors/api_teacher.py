@@ -33,7 +33,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Sequence
 from ..fileio.prior_record import PriorRecord, PriorValidationError, record_from_payload
 from .apikey import Secret, key_from_env
 from .base import BasePriorGenerator
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .prompt import build_prompt
 from .ratelimit import AsyncRateLimiter
 from .retrying import Classifier, FatalTeacherError, GiveUp, RetryPolicy

@@ -1,6 +1,6 @@
 """The base class of every prior generator (the ``PRIOR_GENERATORS`` plugin point).
 
-A generator turns one :class:`~.clips.Clip` into one
+A generator turns one :class:`~mer_toolbox.fileio.clip_list.Clip` into one
 :class:`~.schema.PriorRecord`. The run loop (:mod:`.runner`) owns everything
 around that call: which clips still need a prior, concurrency, writing each
 record durably, progress and the summary. So a plugin only implements
@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..constants import MER2024_CLASSES
 from ..fileio.prior_record import PriorRecord
-from .clips import Clip
+from ..fileio.clip_list import Clip
 
 
 class BasePriorGenerator:

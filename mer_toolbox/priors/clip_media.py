@@ -23,7 +23,7 @@ from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .prompt import PROMPT_VERSION
 
 #: Revision of the notes chat teachers add to the prompt (frames, audio).

@@ -31,7 +31,7 @@ from ..constants import MER2024_CLASSES
 from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .gemini_options import (GeminiClient, GeminiGeneration, GeminiPricing,
                              GeminiRetry, GeminiUpload, group_options)
 from .prompt import PROMPT_VERSION, build_prompt, response_schema

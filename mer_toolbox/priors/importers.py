@@ -24,7 +24,7 @@ from ..registry import PRIOR_GENERATORS
 from ..fileio.clip_name import clip_name
 from .api_teacher import parse_json_reply
 from .base import BasePriorGenerator
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from ..fileio.prior_record import (CONTRIBUTION_KEYS, PriorRecord, PriorValidationError,
                      normalise_percentages)
 from ..fileio.prior_store import latest_records

@@ -30,7 +30,7 @@ from ..fileio.facs import AU_EMOTION_TABLE, AU_NAMES, emotion_support
 from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .base import BasePriorGenerator
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .offline_inputs import feature_stats, read_au_detections, read_prosody
 
 #: class -> prosody z-feature -> weight (positive: higher value supports it).

@@ -34,7 +34,7 @@ from ..registry import PRIOR_GENERATORS
 from .api_teacher import REFUSED, ApiPriorGenerator
 from .clip_media import (ChatMedia, MissingMedia, describe_prosody,
                          frames_note)
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .prompt import build_prompt, response_schema
 from .retrying import classify_status, classify_transport_error
 from ..fileio.prior_record import PriorRecord

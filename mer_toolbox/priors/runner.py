@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 from ..fileio.prior_record import PriorRecord
 from ..fileio.prior_store import PriorStoreWriter, latest_records
 from .base import BasePriorGenerator
-from .clips import Clip
+from ..fileio.clip_list import Clip
 
 logger = logging.getLogger(__name__)
 

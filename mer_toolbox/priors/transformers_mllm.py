@@ -27,7 +27,7 @@ from ..fileio.prior_record import PriorRecord
 from ..registry import PRIOR_GENERATORS
 from .api_teacher import ChatPriorGenerator
 from .clip_media import ChatMedia, MissingMedia, frames_note
-from .clips import Clip
+from ..fileio.clip_list import Clip
 from .prompt import build_prompt
 
 _DTYPES = ('auto', 'float32', 'bfloat16', 'float16')

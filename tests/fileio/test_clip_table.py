@@ -1,10 +1,9 @@
 """The one reader behind label files, clip lists and subtitle tables."""
 import pytest
 
+from mer_toolbox.fileio.clip_list import read_clip_list
 from mer_toolbox.fileio.clip_table import read_clip_rows, read_csv_table, read_subtitles
 from mer_toolbox.fileio.label_file import keep_listed, read_label_csv
-from mer_toolbox.media import read_clip_list as media_clip_list
-from mer_toolbox.priors import read_clip_list as prior_clip_list
 
 
 def write(path, text, encoding='utf-8'):
@@ -47,23 +46,20 @@ def test_every_clip_reader_goes_through_it(tmp_path):
     # the same duplicate is refused with the same message by all readers
     path = write(tmp_path / 'l.csv', 'name,discrete\na,happy\na,sad\n')
     for read in (lambda: read_label_csv(path, ('happy', 'sad')),
-                 lambda: media_clip_list(path),
-                 lambda: prior_clip_list(path),
+                 lambda: read_clip_list(path),
+                 lambda: read_clip_list(path, need_video=True),
                  lambda: read_subtitles(path, column='discrete')):
         with pytest.raises(ValueError, match="l.csv:3: duplicate clip name "
                            r"'a' \(first on line 2\)"):
             read()
 
 
-def test_subtitles_are_stripped_and_shared_by_both_clip_lists(tmp_path):
+def test_subtitles_are_stripped_and_fill_the_clip_list(tmp_path):
     subs = write(tmp_path / 's.csv', 'name,english\na, hello \nb,\n')
     assert read_subtitles(subs) == {'a': 'hello', 'b': ''}
     listing = write(tmp_path / 'l.csv', 'name\na\nb\nc\n')
-    media = media_clip_list(listing, subtitle_file=subs)
-    prior = prior_clip_list(listing, subtitle_file=subs,
-                            subtitle_column='english')
-    assert [c.subtitle for c in media] == [c.subtitle for c in prior] == [
-        'hello', '', None]
+    clips = read_clip_list(listing, subtitle_file=subs)
+    assert [c.subtitle for c in clips] == ['hello', '', None]
 
 
 def test_keep_listed_keeps_source_order_and_refuses_strangers(tmp_path):

@@ -5,7 +5,7 @@ import types
 import pytest
 import torch
 
-from mer_toolbox.media import read_clip_list
+from mer_toolbox.fileio.clip_list import read_clip_list
 from mer_toolbox.media.sharding import shard_by_cost
 from media_fixtures import hub_offline, media_dir, tiny_models  # noqa: F401
 from test_extract_features_tool import TOOL, load_tool, tool_main, write_config

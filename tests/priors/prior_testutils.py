@@ -33,11 +33,12 @@ def generate_records(cfg: dict, clip_root):
     """Build ``cfg``, run it over ``clip_root``'s clips into
     ``clip_root/priors.jsonl``; return (summary, clip name -> record)."""
     from mer_toolbox.fileio.prior_store import latest_records
-    from mer_toolbox.priors import read_clip_list, run_generation
+    from mer_toolbox.fileio.clip_list import read_clip_list
+    from mer_toolbox.priors import run_generation
     from mer_toolbox.registry import PRIOR_GENERATORS
     generator = PRIOR_GENERATORS.build(cfg)
     clips = read_clip_list(osp.join(clip_root, 'clips.csv'),
-                           video_dir=osp.join(clip_root, 'video'))
+                           video_root=osp.join(clip_root, 'video'))
     store = osp.join(clip_root, 'priors.jsonl')
     summary = run_generation(generator, clips, store, progress=False,
                              handle_signals=False)
@@ -94,7 +95,7 @@ def write_config_file(path: str, clip_root: str, store: str,
     ``options``."""
     with open(path, 'w', encoding='utf-8') as f:
         f.write(f"""clips = dict(list_file={osp.join(clip_root, 'clips.csv')!r},
-             video_dir={osp.join(clip_root, 'video')!r})
+             video_root={osp.join(clip_root, 'video')!r})
 prior_generator = {options!r}
 prior_store = {store!r}
 prior_embedder = dict(type='HashingTextEmbedder', dim=32)

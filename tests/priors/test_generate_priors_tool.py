@@ -108,8 +108,8 @@ def test_openai_compatible_config_dry_run(clip_dir, tmp_path, capsys):
     assert run_tool([
         config, '--dry-run', '--store', tmp_path / 'p.jsonl', '--cfg-options',
         f'clips.list_file={clip_dir / "clips.csv"}',
-        f'clips.video_dir={clip_dir / "video"}', 'clips.subtitle_file=None',
-        'clips.subtitle_column=subtitle']) == 0
+        f'clips.video_root={clip_dir / "video"}',
+        'clips.subtitle_file=None']) == 0
     out = capsys.readouterr().out
     assert 'http://127.0.0.1:8000/v1' in out and '8 face frames' in out
     assert 'calls to make: 8' in out and 'estimated cost: $0.0000' in out
@@ -139,6 +139,5 @@ def test_gemini_config_reads_clips_under_mer2024_root(
     monkeypatch.setenv('MER2024_ROOT', str(root))
     config = osp.join(REPO, 'configs', 'priors', 'gemini.py')
     assert run_tool([config, '--dry-run', '--store', tmp_path / 'p.jsonl',
-                     '--cfg-options', 'clips.subtitle_file=None',
-                     'clips.subtitle_column=subtitle']) == 0
+                     '--cfg-options', 'clips.subtitle_file=None']) == 0
     assert 'calls to make: 8' in capsys.readouterr().out

@@ -4,8 +4,9 @@ import os.path as osp
 import pytest
 from prior_testutils import REPO, run_tool
 
+from mer_toolbox.fileio.clip_list import Clip, read_clip_list
 from mer_toolbox.fileio.prior_store import load_priors
-from mer_toolbox.priors import Clip, RuleBasedPriorGenerator, read_clip_list
+from mer_toolbox.priors import RuleBasedPriorGenerator
 from mer_toolbox.priors.offline_inputs import (au_activations,
                                                read_au_detections,
                                                read_prosody)

@@ -72,7 +72,7 @@ def test_contribution_errors(raw):
 
 def test_unknown_clip_is_missing_input(tmp_path):
     importer = PaperJsonPriorImporter(SAMPLE)
-    from mer_toolbox.priors import Clip
+    from mer_toolbox.fileio.clip_list import Clip
     record = importer.generate(Clip('not_there'))
     assert record.reason == 'missing_input'
 

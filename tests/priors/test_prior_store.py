@@ -5,10 +5,11 @@ import pytest
 from fake_gemini import prior_payload
 
 from mer_toolbox.constants import MER2024_CLASSES
+from mer_toolbox.fileio.clip_list import Clip
 from mer_toolbox.fileio.prior_record import PriorRecord, record_from_payload
 from mer_toolbox.fileio.prior_store import (PriorStoreWriter, iter_records,
                                             latest_records, load_priors)
-from mer_toolbox.priors import Clip, plan_clips
+from mer_toolbox.priors import plan_clips
 from mer_toolbox.fileio.prior_store import ok_names
 
 

@@ -15,9 +15,10 @@ from prior_testutils import make_clips, run_tool, write_teacher_config
 from tiny_mllm import REPLY, build_tiny_mllm, teach_reply
 
 from mer_test_utils import TINY_SIZES
+from mer_toolbox.fileio.clip_list import read_clip_list
 from mer_toolbox.fileio.prior_store import iter_records
 from mer_toolbox.priors import (TransformersMLLMPriorGenerator, build_prompt,
-                                read_clip_list, run_generation)
+                                run_generation)
 
 pytestmark = pytest.mark.slow
 NUM_CLIPS = 6

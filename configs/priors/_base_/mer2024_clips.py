@@ -7,7 +7,6 @@ data_root = '{{$MER2024_ROOT:data/mer2024}}'
 
 clips = dict(
     list_file=data_root + '/label-disdim.csv',
-    video_dir=data_root + '/video',
-    video_ext='.mp4',
+    video_root=data_root + '/video',            # <name>.mp4 (or .avi, ...)
     subtitle_file=data_root + '/subtitle_chieng.csv',
     subtitle_column='chinese')
