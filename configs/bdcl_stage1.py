@@ -1,9 +1,10 @@
 # The default stage-1 recipe on the embedded demo data (one recipe for the
 # demo, MER2024 and your own features; chosen on real dev corpora, see
 # docs/benchmarks.md): one-layer MLP encoders, concatenation fusion,
-# logit-adjusted CE, early stopping on validation WAF; the unlabelled pool is
-# pseudo-labelled once validation stops improving, with per-class adaptive
-# (FreeMatch) thresholds and class-balanced selection.
+# logit-adjusted CE, multimodal mixup, 80 epochs whose final model is the
+# result; the unlabelled pool is pseudo-labelled once validation stops
+# improving, with per-class adaptive (FreeMatch) thresholds and class-balanced
+# selection.
 #   python tools/train.py configs/bdcl_stage1.py
 # The paper's Balanced Dual-Contrastive Learning is one switch away
 # (configs/ablations/ce_bdcl.py); it did not measurably help on real data.

@@ -5,7 +5,7 @@
 # a model trained on simulated features). Create the clips and encoders:
 #   python -m mer_toolbox.media.demo_assets work_dirs/infer_demo --match-demo-features
 # then (docs/inference.md):
-#   python tools/infer.py configs/bdcl_stage1.py work_dirs/bdcl_stage1/best.pth \
+#   python tools/infer.py configs/bdcl_stage1.py work_dirs/bdcl_stage1/epoch_80.pth \
 #       work_dirs/infer_demo/clips/clip_000.mp4 --extract-config configs/extraction/mer_demo.py \
 #       --subtitle 'I am so happy today!' \
 #       --feature-map video=demo-video-UTT audio=demo-audio-UTT text=demo-text-UTT
