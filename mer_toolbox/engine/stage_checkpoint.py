@@ -1,13 +1,21 @@
 """Find the checkpoint a stage starts from (a file or a work dir)."""
 import glob
 import os.path as osp
-from typing import Optional
+from typing import Mapping, Optional
 
 from .checkpoint_sources import is_remote
 
 LAST_CHECKPOINT = 'last_checkpoint'
 #: Stable name of the best checkpoint (RelocatableCheckpointHook keeps it).
 BEST_CHECKPOINT = 'best.pth'
+
+def keeps_best_checkpoint(cfg: Mapping) -> bool:
+    """Whether a run of ``cfg`` keeps a best-by-validation checkpoint
+    (``default_hooks.checkpoint.save_best``) as its result; otherwise its
+    result is the final model (the default recipe)."""
+    hooks = cfg.get('default_hooks') or {}
+    return bool((hooks.get('checkpoint') or {}).get('save_best'))
+
 
 STAGE1_HINT = ('Train stage 1 first: python tools/train.py '
                'configs/bdcl_stage1.py (it saves to work_dirs/bdcl_stage1/), '

@@ -131,6 +131,7 @@ class TrainingObjective:
 
     def _train(self, cfg: Config, work_dir: str, trial) -> float:
         from ..engine.runner import build_runner
+        from ..engine.stage_checkpoint import keeps_best_checkpoint
         cfg.work_dir = work_dir
         # several runs in one process: a unique name keeps MMEngine's named
         # singletons (logger, message hub, visualizer) apart
@@ -142,8 +143,7 @@ class TrainingObjective:
         if not hook.values:
             raise RuntimeError(f'trial {trial.number} ran no validation epoch '
                                '(check train_cfg.val_interval)')
-        checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-        if not checkpoint.get('save_best'):
+        if not keeps_best_checkpoint(cfg):
             return hook.values[-1]  # the run's result is its final model
         pick = max if self.direction == 'maximize' else min
         return pick(hook.values)

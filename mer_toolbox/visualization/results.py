@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..engine.stage_checkpoint import keeps_best_checkpoint
 from .scalars import (DEFAULT_METRIC, best_val_record, find_scalar_logs,
                       last_val_record, load_run_scalars)
 from .tables import Table
@@ -106,9 +107,8 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
     name, cfg = _run_config(work_dir)
     if logs:
         val = load_run_scalars(work_dir).val
-        checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
         # the epoch whose model the run keeps as its result
-        kept = (best_val_record(val, metric) if checkpoint.get('save_best')
+        kept = (best_val_record(val, metric) if keeps_best_checkpoint(cfg)
                 else last_val_record(val, metric))
         if kept is not None:
             values['epoch'] = int(kept['step'])
