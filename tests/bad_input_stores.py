@@ -210,6 +210,16 @@ clip_name_case('clips-name-escapes-output', '../../../X')
 clip_name_case('clips-name-absolute', '/abs/dir/X')
 
 
+@case('clips-need-video-in-extraction', ValueError,
+      says=('clips.need_video', 'every clip needs its video'))
+def _clips_need_video(tmp: Path, shared: Any) -> Callable:
+    listing = tmp / 'clips.csv'
+    listing.write_text('name,path\nc1,clip.mp4\n')
+    return lambda: build_extraction(dict(
+        clips=dict(list_file=str(listing), need_video=False),
+        feature_sets=[], output=dict(root=str(tmp / 'feats'))))
+
+
 # ------------------------------------------------------------- checkpoints
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):

@@ -31,10 +31,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from mer_toolbox.fileio.clip_name import path_inside
-from mer_toolbox.fileio.feature_store import pack_npy_store, save_npy_atomic
-
 from ..fileio.clip_list import Clip, read_clip_list
+from ..fileio.clip_name import path_inside
+from ..fileio.feature_store import pack_npy_store, save_npy_atomic
 from .decode_workers import DecodeJob, check_decode_options, iter_decoded
 from .pipeline import FeatureExtractor
 from .sharding import (all_gather, barrier, from_rank0, rank_and_world,
@@ -94,6 +93,9 @@ def build_extraction(cfg: dict, device: Optional[str] = None,
     if 'root' not in output or set(output) - {'root', 'pack_root'}:
         raise ValueError(f'output takes root (required) and pack_root, got '
                          f'{sorted(output)}')
+    if 'need_video' in cfg['clips']:  # extraction always decodes video
+        raise ValueError('clips.need_video is not a setting of extraction '
+                         '(every clip needs its video); remove it')
     clips = read_clip_list(need_video=True, **dict(cfg['clips']))
     extractor = FeatureExtractor(cfg['feature_sets'], cfg.get('video'),
                                  cfg.get('audio'), cfg.get('subtitle'),
