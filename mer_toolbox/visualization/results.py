@@ -19,7 +19,6 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..engine.stage_checkpoint import keeps_best_checkpoint
 from .scalars import (DEFAULT_METRIC, best_val_record, find_scalar_logs,
                       last_val_record, load_run_scalars)
 from .tables import Table
@@ -104,6 +103,9 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
     if not logs and not osp.isfile(test_json):
         raise FileNotFoundError(f'{work_dir!r} has no <timestamp>/vis_data/'
                                 'scalars.json and no test_metrics.json')
+    # local: the engine package (runner, hooks) is not needed to import
+    # the table code
+    from ..engine.stage_checkpoint import keeps_best_checkpoint
     name, cfg = _run_config(work_dir)
     if logs:
         val = load_run_scalars(work_dir).val
