@@ -3,7 +3,11 @@
 # trained with logit-adjusted cross-entropy (tau 0.5: rare classes stop losing
 # every close call; a no-op on balanced data), on mixed clips (mixup,
 # alpha 0.4: every modality of two clips blended with one weight, their
-# labels' losses weighted the same way). The class prior comes from the
+# labels' losses weighted the same way), each present modality of a clip
+# treated as missing with probability 0.3 while training (modality dropout:
+# the model cannot lean on one modality alone, and clips that really lack
+# one at test time are no longer out of distribution; a no-op with a single
+# modality). The class prior comes from the
 # labelled training split (FeatureNormHook, or ClassCountHook without it).
 # BDCL is an option (configs/ablations/bdcl_on.py): it did not measurably
 # help on real data, see docs/benchmarks.md.
@@ -19,4 +23,5 @@ model = dict(
     aux_losses=[],
     contrastive_dim=None,
     normalize_inputs=True,
-    mixup_alpha=0.4)
+    mixup_alpha=0.4,
+    modality_dropout=0.3)

@@ -20,7 +20,9 @@ model = dict(
     # records (single-clip inference). Must match the cache.
     prior_embedder=dict(type='HashingTextEmbedder', dim=128),
     # BDCL is a stage-1 loss; stage 2 trains with the head's CE only, on
-    # unmixed clips (a clip's prior belongs to that clip alone).
+    # unmixed clips (a clip's prior belongs to that clip alone), with every
+    # modality the clip has (the prior branch has its own prior_dropout).
     aux_losses=[],
     contrastive_dim=None,
-    mixup_alpha=0.0)
+    mixup_alpha=0.0,
+    modality_dropout=0.0)

@@ -12,6 +12,7 @@ from ...structures import EmotionSample
 from ..heads import labels_and_weights
 from ..utils import FeatureStandardizer
 from ..utils.mixup import mix_modalities
+from ..utils.modality_dropout import drop_modalities
 
 
 def _per_modality(cfg: dict, modalities: Sequence[str]) -> Dict[str, dict]:
@@ -53,6 +54,9 @@ class MultimodalEmotionClassifier(BaseModel):
             Needs clip-level features and a head whose ``loss`` takes
             ``mix``; not combinable with ``aux_losses`` (a contrastive
             positive needs one label per clip).
+        modality_dropout: in training, each present modality of a clip is
+            treated as missing with this probability (at least one stays;
+            :func:`drop_modalities`); 0 = off, a no-op with one modality.
         data_preprocessor: defaults to ``EmotionDataPreprocessor``.
     """
 
@@ -66,6 +70,7 @@ class MultimodalEmotionClassifier(BaseModel):
                  contrastive_dim: Optional[int] = None,
                  normalize_inputs: bool = True,
                  mixup_alpha: float = 0.0,
+                 modality_dropout: float = 0.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         # Built here from our registry: BaseModel would look the type up in
@@ -126,6 +131,10 @@ class MultimodalEmotionClassifier(BaseModel):
                              f'takes mix=(perm, lam); '
                              f'{type(self.head).__name__}.loss does not')
         self.mixup_alpha = mixup_alpha
+        if not 0.0 <= modality_dropout < 1.0:
+            raise ValueError(f'modality_dropout must be in [0, 1) (0 = off), '
+                             f'got {modality_dropout}')
+        self.modality_dropout = modality_dropout
 
     # ------------------------------------------------------------ features
     def present_mask(self, data_samples: Optional[List[EmotionSample]],
@@ -189,7 +198,8 @@ class MultimodalEmotionClassifier(BaseModel):
         """Embeddings, fused vector and fusion weights of a batch.
 
         ``present`` ``(B, M)`` overrides the modality mask read from
-        ``data_samples`` (mixed clips carry the union of two clips' masks).
+        ``data_samples`` (mixed clips carry the union of two clips' masks;
+        modality dropout removes some).
         """
         z = self.embed(inputs, data_samples)
         first = next(iter(z.values()))
@@ -214,18 +224,17 @@ class MultimodalEmotionClassifier(BaseModel):
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: List[EmotionSample]) -> Dict[str, torch.Tensor]:
-        if not self.mixup_alpha:
-            feats = self.extract_feat(inputs, data_samples)
-            losses = self.head.loss(feats['fused'], data_samples)
-        else:
-            present = self.present_mask(data_samples, next(iter(
-                inputs.values())).device)
-            mixed, present, perm, lam = mix_modalities(
+        present = self.present_mask(data_samples, next(iter(
+            inputs.values())).device)
+        mix = {}
+        if self.mixup_alpha:
+            inputs, present, perm, lam = mix_modalities(
                 {m: inputs[m] for m in self.modalities}, present,
                 self.mixup_alpha)
-            feats = self.extract_feat(mixed, data_samples, present=present)
-            losses = self.head.loss(feats['fused'], data_samples,
-                                    mix=(perm, lam))
+            mix = dict(mix=(perm, lam))
+        present = drop_modalities(present, self.modality_dropout)
+        feats = self.extract_feat(inputs, data_samples, present=present)
+        losses = self.head.loss(feats['fused'], data_samples, **mix)
         if self.aux_losses:
             z = feats['z']
             if self.contrastive_proj is not None:

@@ -158,15 +158,17 @@ class PriorGuidedEmotionClassifier(MultimodalEmotionClassifier):
             device, self._embed_record if self.prior_embedder_cfg else None)
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor],
-                     data_samples: Optional[List[EmotionSample]] = None
-                     ) -> dict:
+                     data_samples: Optional[List[EmotionSample]] = None,
+                     present: Optional[torch.Tensor] = None) -> dict:
         """Stage-1 features plus the prior branch's residual (eqs. 10-11).
 
+        ``present`` ``(B, M)`` overrides the modality mask, as in the parent
+        (the prior fusion uses the same mask as the stage-1 fusion).
         Returns the parent's dict with ``fused`` = stage-1 fused + prior
         residual, ``weights`` = the ``R`` used, ``use_prior (B,)`` and the
         stage-1 ``base_fused`` / ``base_weights``.
         """
-        feats = super().extract_feat(inputs, data_samples)
+        feats = super().extract_feat(inputs, data_samples, present)
         z, present = feats['z'], feats['present']  # {m: (B, H)}, (B, M)
         b, device = present.shape[0], present.device
         priors, r, use = self.batch_priors(data_samples, b, device)
