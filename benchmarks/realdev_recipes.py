@@ -15,7 +15,9 @@ Every (recipe, dataset) pair is one ``tools/cross_validate.py CONFIG --folds 1
 --seeds ...`` run: one model per seed trained on train (the recipe's final
 model; a recipe that keeps a best-by-validation checkpoint uses that one),
 then val and test scored by each seed's model (single model: mean ± std)
-and by the mean of their probabilities (seed ensemble). Test is never used to
+and by the mean of their probabilities (seed ensemble); ``default_refit``
+adds ``--include-val`` (each seed's model trained on train + val, no
+validation, val not scored). Test is never used to
 choose anything. Finished runs are skipped, so the script resumes. The table
 goes to ``<out>/results.md`` and ``<out>/results.json``.
 """
@@ -33,7 +35,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATASETS = dict(meld='meld_text_dev.npz', ravdess='ravdess_av_dev.npz')
 FF = 'configs/feature_folder'
-#: name -> (config, data variant, what it shows)
+#: name -> (config, data variant, what it shows[, extra cross_validate args])
 RECIPES = {
     'paper_attention_bdcl': (f'{FF}/ablations/paper_attention_bdcl.py', 'full',
                              'previous default: attention fusion, CE + BDCL'),
@@ -52,6 +54,9 @@ RECIPES = {
     'bdcl_on': (f'{FF}/ablations/bdcl_on.py', 'full', 'default + BDCL'),
     'bdcl_memory': (f'{FF}/ablations/bdcl_memory.py', 'full',
                     'default + BDCL with a 1024-clip memory queue'),
+    'default_refit': (f'{FF}/bdcl_stage1.py', 'full',
+                      'default refitted on train + val (no validation; '
+                      'cross_validate.py --include-val)', ('--include-val',)),
     'half_labelled_only': (f'{FF}/bdcl_stage1.py', 'half',
                            'half of train labelled, no pool'),
     'half_pseudo_labels': (f'{FF}/bdcl_stage1_pool.py', 'half',
@@ -59,7 +64,7 @@ RECIPES = {
 }
 KEYS = ('waf', 'macro_f1', 'uar')
 #: the order runs happen in (most informative first)
-ORDER = ('default', 'paper_attention_bdcl', 'half_labelled_only',
+ORDER = ('default', 'default_refit', 'paper_attention_bdcl', 'half_labelled_only',
          'half_pseudo_labels', 'bdcl_on', 'imbalance_ce',
          'imbalance_class_weighted', 'imbalance_balanced_softmax',
          'imbalance_sampler', 'bdcl_memory')
@@ -98,11 +103,12 @@ def make_half(root: str, half: str, seed: int = 0) -> None:
                              for r, k in zip(rows, chosen) if k)
 
 
-def run(config: str, data_root: str, work_dir: str, seeds) -> float:
+def run(config: str, data_root: str, work_dir: str, seeds,
+        extra=()) -> float:
     start = time.time()
     cmd = [sys.executable, osp.join(REPO, 'tools', 'cross_validate.py'),
            osp.join(REPO, config), '--folds', '1', '--work-dir', work_dir,
-           '--seeds', *map(str, seeds)]
+           '--seeds', *map(str, seeds), *extra]
     env = dict(os.environ, DATA_ROOT=data_root)
     os.makedirs(osp.dirname(work_dir), exist_ok=True)
     with open(work_dir + '.log', 'a', encoding='utf-8') as log:
@@ -155,10 +161,11 @@ def main(argv=None) -> dict:
         convert(osp.join(args.data_dir, DATASETS[dataset]), full)
         make_half(full, osp.join(out, 'data', dataset + '_half'))
         for recipe in args.recipes:
-            config, variant, _ = RECIPES[recipe]
+            config, variant, _, *extra = RECIPES[recipe]
             root = full if variant == 'full' else full + '_half'
             work = osp.join(out, 'runs', recipe, dataset)
-            times[f'{dataset}/{recipe}'] = run(config, root, work, args.seeds)
+            times[f'{dataset}/{recipe}'] = run(config, root, work, args.seeds,
+                                               *extra)
             results[(dataset, recipe)] = summarise(work)
             print(f'{dataset} {recipe}: {results[(dataset, recipe)]}',
                   flush=True)

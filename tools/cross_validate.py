@@ -15,7 +15,10 @@ members and resumes an interrupted one. The ensemble (mean of the members'
 probabilities) is written as ``W/predictions_<split>.csv`` (MER submission
 format) with ``W/cv_metrics.json`` and the per-member table
 ``W/cv_table.{md,csv}`` (printed). ``--folds 1``: no split, the members
-differ by seed only and validate on the config's val split. A config without
+differ by seed only and validate on the config's val split.
+``--include-val`` pools the val split into the labelled clips first (K
+folds over train + val; with ``--folds 1`` a refit on train + val without
+validation); the val split is then not scored. A config without
 a val split (MER2024) validates each member on its held-out fold only.
 Stage 2 on folds: ``--load-from-cv W1`` starts member m from stage-1 member m.
 """
@@ -52,6 +55,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'seed (default: the config\'s randomness.seed)')
     parser.add_argument('--split-seed', type=int, default=0,
                         help='seed of the fold shuffle (default 0)')
+    parser.add_argument('--include-val', action='store_true',
+                        help='pool the config\'s val split into the labelled '
+                        'clips before folding (K folds: every labelled clip '
+                        'held out once; --folds 1: train on train + val '
+                        'without validation); val is then not scored')
     parser.add_argument('--group-by', metavar='COLUMN',
                         help='column of the train label CSV (e.g. speaker) '
                         'whose groups never straddle two folds')
@@ -90,7 +98,8 @@ def main(argv=None) -> dict:
     name = osp.splitext(osp.basename(args.config))[0]
     work_dir = args.work_dir or osp.join('work_dirs', f'{name}_cv{args.folds}')
     cv = CrossValidation(cfg, work_dir, args.folds, args.seeds,
-                         args.split_seed, args.group_by, args.load_from_cv)
+                         args.split_seed, args.group_by, args.load_from_cv,
+                         include_val=args.include_val)
     cv.prepare()
     if not args.merge:
         members = cv.select(**args.only) if args.only else cv.members

@@ -27,6 +27,8 @@ class DemoMERDataset(MERFeatureDataset):
         with_priors: attach the simulated teacher's priors (created on first
             use, see :mod:`.demo_priors`; the pool has none) as
             ``prior_file``; ``prior_file=`` overrides the cache used.
+        ann_file: another label CSV instead of the split's (e.g. train and
+            val pooled by ``tools/cross_validate.py --include-val``).
         **kwargs: forwarded to :class:`MERFeatureDataset`.
     """
 
@@ -35,6 +37,7 @@ class DemoMERDataset(MERFeatureDataset):
                  frame_level: bool = False,
                  modalities: Optional[Sequence[str]] = None,
                  with_priors: bool = False,
+                 ann_file: Optional[str] = None,
                  **kwargs) -> None:
         if split not in DEMO_SPLITS:
             raise ValueError(f'unknown demo split {split!r}; expected one of '
@@ -48,7 +51,8 @@ class DemoMERDataset(MERFeatureDataset):
         prefix = {m: suffix(f) for m, f in DEMO_FEATURE_SETS.items()}
         self.split = split
         super().__init__(
-            ann_file='pool.csv' if split == 'pool' else f'label-{split}.csv',
+            ann_file=ann_file or ('pool.csv' if split == 'pool'
+                                  else f'label-{split}.csv'),
             data_prefix=prefix, modalities=modalities,
             feature_dims=dict(DEMO_FEATURE_DIMS), labelled=split != 'pool',
             data_root=data_root, **kwargs)

@@ -19,6 +19,13 @@ Work dir layout::
 Members are ``fold_<i>`` or, with several training seeds,
 ``fold_<i>_seed_<s>``; ``--folds 1`` trains on the whole train split and
 validates on the config's val split (multi-seed runs).
+
+``include_val`` (``--include-val``) pools the config's val split into the
+labelled clips first (``W/folds/labelled.csv``): with ``K`` folds every
+labelled clip is held out once and the ensemble covers all of them; with
+``--folds 1`` each member trains on train + val without validation (a refit
+on every labelled clip, for recipes whose result is the final epoch). The
+val split is then no longer scored (the members trained on it).
 """
 import copy
 import hashlib
@@ -31,7 +38,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.config import Config, ConfigDict
 
-from ..fileio.label_file import write_label_csv
+from ..fileio.label_file import concat_label_csvs, write_label_csv
 from ..evaluation.functional import emotion_metrics, write_predictions_csv
 from ..registry import DATASETS
 from ..fileio.atomic import replaced_atomically
@@ -114,14 +121,22 @@ class CrossValidation:
             must not straddle folds.
         load_from_cv: a finished cross-validation work dir with the same
             folds (stage 1); member ``m`` starts from its member ``m``.
+        include_val: pool the config's val split into the labelled clips
+            (see the module docstring).
     """
 
     def __init__(self, cfg: Config, work_dir: str, folds: int,
                  seeds: Optional[Sequence[int]] = None, split_seed: int = 0,
                  group_by: Optional[str] = None,
-                 load_from_cv: Optional[str] = None) -> None:
+                 load_from_cv: Optional[str] = None,
+                 include_val: bool = False) -> None:
         if folds < 1:
             raise ValueError(f'--folds must be >= 1, got {folds}')
+        if include_val and not cfg.get('val_dataloader'):
+            raise ValueError('--include-val pools the config\'s val split '
+                             'into training, and this config has no '
+                             'val_dataloader')
+        self.include_val = include_val
         self.cfg = cfg
         self.work_dir = osp.abspath(work_dir)
         self.folds = folds
@@ -145,17 +160,32 @@ class CrossValidation:
         """
         held_out: List[List[str]] = []
         names: List[str] = []
-        if self.folds > 1:
-            names, labels, groups, classes = self._train_split()
-            held_out = [[names[j] for j in idx] for idx in make_folds(
-                labels, self.folds, self.split_seed, groups, classes)]
-        check_or_write_plan(self.work_dir, dict(
-            folds=self.folds, split_seed=self.split_seed,
-            group_by=self.group_by, config=config_digest(self.cfg),
-            folds_held_out=held_out))
+        os.makedirs(osp.join(self.work_dir, 'folds'), exist_ok=True)
+        # the pooled list takes its place only once the plan matches (one
+        # name per process: member jobs may prepare the same work dir at once)
+        pending = f'{self._labelled_file()}.{os.getpid()}.pending'
+        try:
+            if self.include_val:
+                self._pool_labelled(pending)
+            if self.folds > 1:
+                names, labels, groups, classes = self._train_split(
+                    pending if self.include_val else None)
+                held_out = [[names[j] for j in idx] for idx in make_folds(
+                    labels, self.folds, self.split_seed, groups, classes)]
+            plan = dict(folds=self.folds, split_seed=self.split_seed,
+                        group_by=self.group_by,
+                        config=config_digest(self.cfg),
+                        folds_held_out=held_out)
+            if self.include_val:  # absent otherwise: older plans stay valid
+                plan['include_val'] = True
+            check_or_write_plan(self.work_dir, plan)
+            if self.include_val:
+                os.replace(pending, self._labelled_file())
+        finally:
+            if osp.exists(pending):
+                os.remove(pending)
         if self.load_from_cv:
             self._check_stage_one_folds(held_out)
-        os.makedirs(osp.join(self.work_dir, 'folds'), exist_ok=True)
         os.makedirs(osp.join(self.work_dir, 'configs'), exist_ok=True)
         # a relaunch, or another job on the shared work dir, writes the same
         # files again: atomically, so a starting member never reads half one
@@ -180,8 +210,27 @@ class CrossValidation:
                                  'from these (use the same --folds, '
                                  '--split-seed, --group-by and train split)')
 
-    def _train_split(self):
+    def _pool_labelled(self, dest: str) -> None:
+        """Write the train and val label rows, in that order, to ``dest``."""
+        sources = []
+        for key, dataset_cfg in (
+                ('train', labelled_train_dataset(self.cfg)),
+                ('val', self.cfg.val_dataloader.dataset)):
+            dataset = DATASETS.build(copy.deepcopy(dataset_cfg))
+            if getattr(dataset, 'subset_file', None):
+                raise ValueError(f'--include-val: the {key} dataset keeps a '
+                                 f'subset ({dataset.subset_file}); pool '
+                                 'whole label files only')
+            sources.append(dataset.ann_file)
+        concat_label_csvs(sources, dest)
+
+    def _labelled_file(self) -> str:
+        return osp.join(self.work_dir, 'folds', 'labelled.csv')
+
+    def _train_split(self, ann_file: Optional[str] = None):
         dataset_cfg = copy.deepcopy(labelled_train_dataset(self.cfg))
+        if ann_file:
+            dataset_cfg.ann_file = ann_file
         dataset = DATASETS.build(dataset_cfg)
         names, labels = dataset.clip_names(), dataset.labels()
         groups = None
@@ -198,6 +247,18 @@ class CrossValidation:
         cfg = copy.deepcopy(self.cfg)
         cfg.pop('search_space', None)
         cfg.setdefault('randomness', {})['seed'] = member.seed
+        if self.include_val:
+            labelled_train_dataset(cfg).ann_file = self._labelled_file()
+            if self.folds == 1:  # a refit on every labelled clip
+                from ..engine.stage_checkpoint import keeps_best_checkpoint
+                if keeps_best_checkpoint(cfg):
+                    raise ValueError(
+                        '--folds 1 --include-val trains on every labelled '
+                        'clip and leaves nothing to validate on, but the '
+                        'config keeps a best-by-validation checkpoint '
+                        '(default_hooks.checkpoint.save_best); drop '
+                        'save_best or use --folds K >= 2')
+                cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         if self.folds > 1:
             train = labelled_train_dataset(cfg)
             held_out = copy.deepcopy(train)
@@ -206,7 +267,7 @@ class CrossValidation:
             if not cfg.get('val_dataloader'):
                 _add_validation(cfg)
             cfg.val_dataloader.dataset = held_out
-        elif not cfg.get('val_dataloader'):
+        elif not cfg.get('val_dataloader') and not self.include_val:
             raise ValueError('--folds 1 picks each run\'s best epoch on the '
                              "config's val split, and this config has no "
                              'val_dataloader; use --folds K >= 2')
@@ -238,7 +299,9 @@ class CrossValidation:
         return osp.join(self.member_dir(member), 'scores', f'{split}.json')
 
     def scored_splits(self) -> List[str]:
-        return [s for s in SCORED_SPLITS if self.cfg.get(f'{s}_dataloader')]
+        """The config's splits the members score (not val once pooled)."""
+        return [s for s in SCORED_SPLITS if self.cfg.get(f'{s}_dataloader')
+                and not (self.include_val and s == 'val')]
 
     def score_member(self, member: Member, checkpoint: str,
                      device: str = 'auto') -> None:

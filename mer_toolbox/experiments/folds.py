@@ -109,12 +109,14 @@ def check_or_write_plan(work_dir: str, plan: dict) -> dict:
     with open(path, encoding='utf-8') as f:
         old = json.load(f)
     labels = dict(folds='--folds', split_seed='--split-seed',
-                  group_by='--group-by', config='config (after --cfg-options)',
+                  group_by='--group-by', include_val='--include-val',
+                  config='config (after --cfg-options)',
                   folds_held_out='train split')
     for key, what in labels.items():
         if old.get(key) != plan.get(key):
             shown = ((old.get(key), plan.get(key)) if key in
-                     ('folds', 'split_seed', 'group_by') else ('...', '...'))
+                     ('folds', 'split_seed', 'group_by', 'include_val')
+                     else ('...', '...'))
             raise ValueError(
                 f'{path}: this work dir holds a cross-validation run made '
                 f'with a different {what} ({shown[0]!r} there, {shown[1]!r} now); '

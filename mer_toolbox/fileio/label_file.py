@@ -73,3 +73,43 @@ def keep_listed(rows: Sequence[Tuple[str, int]], list_file: str,
                          f'{source} (e.g. {unknown[:5]}); a subset must name '
                          'clips of the split')
     return [row for row in rows if row[0] in wanted]
+
+
+def concat_label_csvs(sources: Sequence[str], dest: str) -> None:
+    """Write the rows of several label CSVs, in order, as one CSV.
+
+    Every column is kept (e.g. a speaker column for grouped folds), so the
+    sources must have the same header; a clip in two sources would be one
+    clip counted twice.
+
+    Raises:
+        ValueError: the headers differ, or a clip name repeats.
+    """
+    header, rows, seen = None, [], {}
+    for path in sources:
+        with open(path, newline='', encoding='utf-8-sig') as f:
+            reader = csv.reader(f)
+            head = [c.strip() for c in next(reader, [])]
+            if header is None:
+                header = head
+            elif head != header:
+                raise ValueError(f'{path}: columns {head} differ from '
+                                 f'{sources[0]}\'s {header}; label files '
+                                 'pooled into one need the same columns')
+            if 'name' not in head:
+                raise ValueError(f'{path}: no "name" column (columns {head})')
+            col = head.index('name')
+            for row in reader:
+                if not row:
+                    continue
+                name = row[col].strip()
+                if name in seen:
+                    raise ValueError(f'clip {name!r} is in both {seen[name]} '
+                                     f'and {path}; pooled label files must '
+                                     'not share clips')
+                seen[name] = path
+                rows.append(row)
+    with open(dest, 'w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f)
+        writer.writerow(header or ['name'])
+        writer.writerows(rows)
