@@ -11,13 +11,13 @@ from mer_test_utils import run_tool, write_tiny_config
 
 pytestmark = pytest.mark.slow
 
-# No dropout and no mixup (its partners are drawn per rank), so the only
-# differences are float summation order: the global batch of 2 x 16 holds the
-# same clips as one batch of 32 (DefaultSampler shuffles with the same seed and
-# deals the permutation round-robin).
+# No dropout, no mixup and no modality dropout (their draws are made per
+# rank), so the only differences are float summation order: the global batch
+# of 2 x 16 holds the same clips as one batch of 32 (DefaultSampler shuffles
+# with the same seed and deals the permutation round-robin).
 DETERMINISTIC = """
 model = dict(encoders=dict(dropout=0.0), neck=dict(dropout=0.0),
-             head=dict(dropout=0.0), mixup_alpha=0.0,
+             head=dict(dropout=0.0), mixup_alpha=0.0, modality_dropout=0.0,
              aux_losses=[dict(type='BalancedDualContrastiveLoss', tau=0.1,
                               lam_inter=0.2, lam_intra=0.2,
                               gather_distributed=True)])
