@@ -108,10 +108,15 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
     from ..engine.stage_checkpoint import keeps_best_checkpoint
     name, cfg = _run_config(work_dir)
     if logs:
-        val = load_run_scalars(work_dir).val
+        scalars = load_run_scalars(work_dir)
+        val = scalars.val
         # the epoch whose model the run keeps as its result
         kept = (best_val_record(val, metric) if keeps_best_checkpoint(cfg)
                 else last_val_record(val, metric))
+        if kept is None and not keeps_best_checkpoint(cfg) and \
+                scalars.train and 'epoch' in scalars.train[-1]:
+            # trained without validation (a refit): its final epoch
+            values['epoch'] = int(scalars.train[-1]['epoch'])
         if kept is not None:
             values['epoch'] = int(kept['step'])
             prefix, _, short = metric.rpartition('/')

@@ -119,6 +119,10 @@ def test_tool_refit_trains_on_train_and_val_and_scores_test_only(
     assert not osp.exists(osp.join(work, 'predictions_val.csv'))
     with open(osp.join(work, 'fold_0', 'scores', 'test.json')) as f:
         assert len(json.load(f)['names']) == 90
+    with open(osp.join(work, 'cv_metrics.json')) as f:
+        member = json.load(f)['members']['fold_0']
+    # the result is the final epoch; nothing was validated
+    assert member['epoch'] == 2 and member['held_out'] is None
     member_log = ''.join(
         open(osp.join(dirpath, f)).read()
         for dirpath, _, files in os.walk(osp.join(work, 'fold_0'))
