@@ -80,36 +80,29 @@ def concat_label_csvs(sources: Sequence[str], dest: str) -> None:
 
     Every column is kept (e.g. a speaker column for grouped folds), so the
     sources must have the same header; a clip in two sources would be one
-    clip counted twice.
+    clip counted twice. Each source is read (and checked) by
+    :func:`~.clip_table.read_clip_rows`.
 
     Raises:
         ValueError: the headers differ, or a clip name repeats.
     """
     header, rows, seen = None, [], {}
     for path in sources:
-        with open(path, newline='', encoding='utf-8-sig') as f:
-            reader = csv.reader(f)
-            head = [c.strip() for c in next(reader, [])]
-            if header is None:
-                header = head
-            elif head != header:
-                raise ValueError(f'{path}: columns {head} differ from '
-                                 f'{sources[0]}\'s {header}; label files '
-                                 'pooled into one need the same columns')
-            if 'name' not in head:
-                raise ValueError(f'{path}: no "name" column (columns {head})')
-            col = head.index('name')
-            for row in reader:
-                if not row:
-                    continue
-                name = row[col].strip()
-                if name in seen:
-                    raise ValueError(f'clip {name!r} is in both {seen[name]} '
-                                     f'and {path}; pooled label files must '
-                                     'not share clips')
-                seen[name] = path
-                rows.append(row)
+        columns, clip_rows = read_clip_rows(path, 'name', (), 'label file')
+        if header is None:
+            header = columns
+        elif columns != header:
+            raise ValueError(f'{path}: columns {columns} differ from '
+                             f'{sources[0]}\'s {header}; label files '
+                             'pooled into one need the same columns')
+        for row in clip_rows:
+            if row.name in seen:
+                raise ValueError(f'{path}:{row.line}: clip {row.name!r} is '
+                                 f'in both {seen[row.name]} and {path}; '
+                                 'pooled label files must not share clips')
+            seen[row.name] = path
+            rows.append(row.cells)
     with open(dest, 'w', newline='', encoding='utf-8') as f:
-        writer = csv.writer(f)
-        writer.writerow(header or ['name'])
+        writer = csv.DictWriter(f, fieldnames=header or ['name'])
+        writer.writeheader()
         writer.writerows(rows)

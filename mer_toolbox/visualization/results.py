@@ -111,10 +111,11 @@ def summarize_run(work_dir: str, metric: str = DEFAULT_METRIC) -> RunSummary:
         scalars = load_run_scalars(work_dir)
         val = scalars.val
         # the epoch whose model the run keeps as its result
-        kept = (best_val_record(val, metric) if keeps_best_checkpoint(cfg)
+        keeps_best = keeps_best_checkpoint(cfg)
+        kept = (best_val_record(val, metric) if keeps_best
                 else last_val_record(val, metric))
-        if kept is None and not keeps_best_checkpoint(cfg) and \
-                scalars.train and 'epoch' in scalars.train[-1]:
+        if kept is None and not keeps_best and scalars.train and \
+                'epoch' in scalars.train[-1]:
             # trained without validation (a refit): its final epoch
             values['epoch'] = int(scalars.train[-1]['epoch'])
         if kept is not None:
