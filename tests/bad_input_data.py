@@ -175,6 +175,29 @@ def _(tmp: Path, shared: Any) -> Callable:
     return read_all(write_store(tmp), ann_file='nope.csv')
 
 
+def speaker_case(id: str, text: str, says: Tuple[str, ...]) -> None:
+    """``labels.csv`` replaced by ``text``, read with speaker centring."""
+    def make(tmp: Path, shared: Any) -> Callable[[], list]:
+        root = write_store(tmp)
+        (root / 'labels.csv').write_text(text)
+        return read_all(root, speaker_centering='speaker')
+    case(id, ValueError, says)(make)
+
+
+speaker_case('labels-speaker-column-missing',
+             'name,discrete\nclip_a,happy\nclip_b,sad\n',
+             ('labels.csv', "no 'speaker' column", "['name', 'discrete']",
+              'speaker_centering needs it for every clip'))
+speaker_case('labels-speaker-cell-empty',
+             'name,discrete,speaker\nclip_a,happy,s1\nclip_b,sad,\n',
+             ('labels.csv:3', "'clip_b'", "empty 'speaker' cell"))
+speaker_case('labels-speaker-one-clip',
+             'name,discrete,speaker\nclip_a,happy,s1\nclip_b,sad,s1\n'
+             'clip_c,angry,s2\n',
+             ('labels.csv', "\"'s2' (1)\"", 'fewer than 2 clips',
+              'speaker_centering=None'))
+
+
 # ----------------------------------------------------------- feature files
 def feature_case(id: str, array: Any, says: Tuple[str, ...]) -> None:
     """``video-UTT/clip_c.npy`` replaced by ``array`` (bytes: raw file)."""

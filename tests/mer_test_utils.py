@@ -5,6 +5,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SIZES = dict(train=240, val=60, test=90, pool=240)
 
@@ -127,3 +129,27 @@ def disk_full(nbytes: int, only: str = ''):
         f = real_fdopen(fd, *args, **kwargs)
         return FullDisk(f) if only in name else f
     return mock.patch.object(atomic.os, 'fdopen', fdopen)
+
+
+#: the classes of :func:`make_npz`
+ARRAY_CLASSES = ['calm', 'happy', 'sad']
+
+
+def make_npz(path, n=(30, 12, 12), dims=(6, 4), seed=0):
+    """An ``.npz`` for ``from_arrays``: two modalities whose first feature
+    carries the class (learnable) and an ``actor`` column (4 actors)."""
+    rng = np.random.default_rng(seed)
+    arrays = dict(classes=np.array(ARRAY_CLASSES),
+                  modalities=np.array(['audio', 'video']))
+    for split, count in zip(('train', 'val', 'test'), n):
+        y = np.arange(count) % len(ARRAY_CLASSES)
+        arrays[f'{split}__y'] = y
+        arrays[f'{split}__names'] = np.array([f'{split}-{i}'
+                                              for i in range(count)])
+        arrays[f'{split}__actor'] = (np.arange(count) % 4) + 1
+        for m, d in zip(('audio', 'video'), dims):
+            x = rng.normal(size=(count, d)).astype(np.float32)
+            x[:, 0] += 3 * y
+            arrays[f'{split}__{m}'] = x
+    np.savez(path, **arrays)
+    return arrays

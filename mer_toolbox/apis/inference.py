@@ -111,9 +111,10 @@ def init_model(config: ConfigLike, checkpoint: str, device: str = 'cpu',
 
     Returns:
         The model in eval mode, with ``model.cfg`` (the config) and
-        ``model.dataset_meta['classes']``: from the checkpoint's
+        ``model.dataset_meta``: ``classes`` from the checkpoint's
         ``meta['dataset_meta']``, else the config's dataset ``metainfo``,
-        else the MER2024 classes.
+        else the MER2024 classes; ``speaker_centering``: the speaker column
+        its training features were centred by (None: not centred).
 
     Raises:
         FileNotFoundError: config or checkpoint missing.
@@ -158,7 +159,9 @@ def init_model(config: ConfigLike, checkpoint: str, device: str = 'cpu',
             f'the head predicts {num_classes} classes but the class names '
             f'are {list(classes)}')
     model.cfg = cfg
-    model.dataset_meta = dict(classes=tuple(classes))
+    model.dataset_meta = dict(
+        classes=tuple(classes), speaker_centering=(
+            meta.get('dataset_meta') or {}).get('speaker_centering'))
     return model.to(_resolve_device(device)).eval()
 
 
@@ -178,7 +181,8 @@ def _expected_dim(model: nn.Module, modality: str) -> Optional[int]:
 
 def inference_features(model: nn.Module, features: Mapping[str, FeatureLike],
                        prior: Optional[PriorLike] = None,
-                       name: str = 'clip') -> dict:
+                       name: str = 'clip',
+                       speaker_centred: bool = False) -> dict:
     """Predict one clip from its features.
 
     Args:
@@ -190,14 +194,27 @@ def inference_features(model: nn.Module, features: Mapping[str, FeatureLike],
             validated against the model's classes and attached as
             ``EmotionSample.prior``.
         name: clip id put in the sample's metainfo.
+        speaker_centred: the features are already centred on their
+            speaker's mean (needed for a model trained with speaker
+            centring, :mod:`mer_toolbox.datasets.speaker_centering`).
 
     Returns:
         ``dict(label, scores, modality_weights, used_prior)`` (module doc).
 
     Raises:
         ModalityMismatchError: a modality of the model is missing.
-        ValueError: wrong feature size, NaN/Inf, bad shape.
+        ValueError: wrong feature size, NaN/Inf, bad shape; or a model
+            trained on speaker-centred features given raw ones.
     """
+    centred_by = (getattr(model, 'dataset_meta', None) or {}).get(
+        'speaker_centering')
+    if centred_by and not speaker_centred:
+        raise ValueError(
+            f'{name}: the model was trained on features centred per speaker '
+            f'(column {centred_by!r}), and one clip cannot be centred on '
+            "its own; subtract the speaker's mean feature vector (over "
+            'several of their clips) and pass speaker_centred=True, or '
+            'score a feature folder with tools/test.py')
     modalities = list(model.modalities)
     missing = [m for m in modalities if m not in features]
     if missing:

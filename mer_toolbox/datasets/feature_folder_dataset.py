@@ -4,16 +4,18 @@ The layout (``tools/dataset_converters/from_arrays.py`` writes it)::
 
     DATA_ROOT/
       classes.txt                        one class name per line, label order
-      label-train.csv, label-val.csv,    name,discrete
+      label-train.csv, label-val.csv,    name,discrete[,speaker]
       label-test.csv
       video/  audio/  text/              any subset; each a feature set in
                                          the MERTools npy layout or packed
 
 Everything else is read from the data: the class list (said once, in
 ``classes.txt``), the modalities (the folders present) and each modality's
-feature size. :func:`describe_feature_folder` returns those facts so the
-config loader can fill a model's ``'auto'`` fields
-(:func:`resolve_auto_fields`).
+feature size; and whether clips name their speaker (a ``speaker`` /
+``actor`` / ... column of ``label-train.csv``: features are then centred
+per speaker, :mod:`.speaker_centering`). :func:`describe_feature_folder`
+returns the first three so the config loader can fill a model's ``'auto'``
+fields (:func:`resolve_auto_fields`).
 """
 import csv
 import os.path as osp
@@ -22,12 +24,15 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..constants import DEFAULT_MODALITIES
+from ..fileio.clip_table import read_csv_table
 from ..fileio.feature_store import open_feature_store
 from ..fileio.label_file import read_label_csv
 from ..registry import DATASETS
 from .mer_feature_dataset import MERFeatureDataset
+from .speaker_centering import find_speaker_column
 
 CLASSES_FILE = 'classes.txt'
+AUTO = 'auto'
 
 
 def read_classes(path: str) -> List[str]:
@@ -99,6 +104,20 @@ def describe_feature_folder(data_root: str,
                 feature_dims=dims)
 
 
+def folder_speaker_column(data_root: str, ann_file: str) -> Optional[str]:
+    """The speaker column of a feature folder, or None.
+
+    Read from the header of ``label-train.csv`` (else, in a folder without
+    one, of ``ann_file``), so that every split of one folder makes the same
+    choice.
+    """
+    path = osp.join(data_root, 'label-train.csv')
+    if not osp.isfile(path):
+        path = osp.join(data_root, ann_file)
+    columns, _ = read_csv_table(path, ('name',), 'label file')
+    return find_speaker_column(columns)
+
+
 @DATASETS.register_module()
 class FeatureFolderDataset(MERFeatureDataset):
     """One split of a feature folder (layout in the module docstring).
@@ -110,6 +129,11 @@ class FeatureFolderDataset(MERFeatureDataset):
         modalities: modalities to serve (default: every modality folder).
         ann_file: another label CSV / clip list, relative to ``data_root``
             (e.g. an unlabelled pool with ``labelled=False``).
+        speaker_centering: ``'auto'`` (default): centre features per speaker
+            when the folder's ``label-train.csv`` has a speaker column (the
+            first of :data:`.SPEAKER_COLUMNS`; then every label file read
+            must have it, so all splits are treated alike), else off; a
+            column name; or ``None`` (off).
         **kwargs: forwarded to :class:`MERFeatureDataset` (``labelled``,
             ``missing_modality``, ``layout``, ...). ``metainfo`` may not
             name classes: they come from ``classes.txt`` only.
@@ -117,8 +141,13 @@ class FeatureFolderDataset(MERFeatureDataset):
 
     def __init__(self, data_root: str, split: str = 'train',
                  modalities: Optional[Sequence[str]] = None,
-                 ann_file: Optional[str] = None, **kwargs) -> None:
+                 ann_file: Optional[str] = None,
+                 speaker_centering: Optional[str] = AUTO,
+                 **kwargs) -> None:
         info = describe_feature_folder(data_root, modalities)
+        if speaker_centering == AUTO:
+            speaker_centering = folder_speaker_column(
+                data_root, ann_file or f'label-{split}.csv')
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         if 'classes' in metainfo and \
                 list(metainfo['classes']) != info['classes']:
@@ -134,7 +163,8 @@ class FeatureFolderDataset(MERFeatureDataset):
             ann_file=ann_file or f'label-{split}.csv',
             data_prefix={m: m for m in info['modalities']},
             modalities=info['modalities'], feature_dims=dims,
-            data_root=data_root, metainfo=metainfo, **kwargs)
+            data_root=data_root, metainfo=metainfo,
+            speaker_centering=speaker_centering, **kwargs)
         #: True labels of an unlabelled list that still has its label column
         #: (a held-out half of a labelled set): used only to log the
         #: precision of pseudo-labels, never for training.
@@ -149,9 +179,6 @@ class FeatureFolderDataset(MERFeatureDataset):
                                     self.label_column))
         return np.array([truth[n] for n in self.clip_names()],
                         dtype=np.int64)
-
-
-AUTO = 'auto'
 
 
 def _feature_folder_cfgs(node) -> list:

@@ -7,6 +7,7 @@ a pseudo-label table; it owns only the sample list and the missing-modality
 policy.
 """
 import os.path as osp
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,11 +16,12 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from ..constants import MER2024_CLASSES
-from ..fileio.label_file import keep_listed, read_label_csv
+from ..fileio.label_file import keep_listed, read_label_column, read_label_csv
 from ..registry import DATASETS
 from ..structures import EmotionSample
 from .feature_reader import FeatureReader
 from .prior_lookup import PriorLookup
+from .speaker_centering import SpeakerCentering
 
 MISSING_POLICIES = ('error', 'mask')
 
@@ -57,6 +59,11 @@ class MERFeatureDataset(BaseDataset):
             relative to ``data_root``: keep only these clips of ``ann_file``,
             in ``ann_file`` order. A name not in ``ann_file`` is an error.
             Cross-validation folds use it (``tools/cross_validate.py``).
+        speaker_centering: a column of ``ann_file`` naming each clip's
+            speaker: every modality is then centred on the speaker's mean
+            over this dataset's clips (:mod:`.speaker_centering`; no labels
+            used, so test speakers are centred on their own test clips).
+            ``None`` (default): off.
         **kwargs: forwarded to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -75,6 +82,7 @@ class MERFeatureDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  prior_file: Optional[str] = None,
                  subset_file: Optional[str] = None,
+                 speaker_centering: Optional[str] = None,
                  **kwargs) -> None:
         if missing_modality not in MISSING_POLICIES:
             raise ValueError(f'missing_modality must be one of '
@@ -104,6 +112,8 @@ class MERFeatureDataset(BaseDataset):
         # gets its folders in load_data_list
         self._dims = dict(feature_dims or {})
         self.reader: Optional[FeatureReader] = None
+        self.speaker_column = speaker_centering
+        self.centering: Optional[SpeakerCentering] = None
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), metainfo=metainfo,
                          **kwargs)
@@ -160,12 +170,32 @@ class MERFeatureDataset(BaseDataset):
                       f'have no {m!r} features; masked (missing_modality='
                       '"mask")', logger='current')
         self._check_dims(rows, present)
+        if self.speaker_column:
+            self._fit_centering(rows, present)
         return [
             dict(name=name, gt_label=label, sample_idx=i,
                  modality_present={m: bool(present[m][i])
-                                   for m in self.modalities})
+                                   for m in self.modalities},
+                 **({} if self.centering is None else
+                    dict(speaker=int(self.centering.index[i]))))
             for i, (name, label) in enumerate(rows)
         ]
+
+    def _fit_centering(self, rows: list, present: dict) -> None:
+        """Each speaker's mean of every modality over these clips."""
+        speaker_of = read_label_column(self.ann_file, self.speaker_column,
+                                       'speaker_centering')
+        self.centering = SpeakerCentering(
+            [speaker_of[name] for name, _ in rows], source=self.ann_file)
+        for m in self.modalities:
+            self.centering.fit(m, partial(self._load_row, m, rows),
+                               present[m])
+        # travels with checkpoints (meta.dataset_meta), so single-clip
+        # inference can refuse raw features (apis.inference_features)
+        self._metainfo['speaker_centering'] = self.speaker_column
+        print_log(f'{self.ann_file}: features centred per speaker (column '
+                  f'{self.speaker_column!r}: {self.centering.describe()})',
+                  logger='current')
 
     def _check_dims(self, rows: list, present: dict) -> None:
         """Fail at start-up (not mid-epoch) on a wrong feature size."""
@@ -175,6 +205,9 @@ class MERFeatureDataset(BaseDataset):
                 raise ValueError(f'no clip of {self.ann_file} has {m!r} '
                                  f'features in {self.data_prefix[m]}')
             self.reader.fix_dims(m, rows[idx[0]][0])
+
+    def _load_row(self, modality: str, rows: list, i: int) -> np.ndarray:
+        return self.reader.load(modality, rows[i][0])
 
     # ------------------------------------------------------------- samples
     def attach_pseudo_labels(self, table) -> None:
@@ -192,9 +225,11 @@ class MERFeatureDataset(BaseDataset):
             return self.pseudo_labels.lookup(idx)
         return label, 1.0
 
-    def load_features(self, name: str, present: Dict[str, bool]
+    def load_features(self, name: str, present: Dict[str, bool],
+                      speaker: Optional[int] = None
                       ) -> Dict[str, torch.Tensor]:
-        """Read and validate one clip's features ``{modality: (D,) | (T, D)}``."""
+        """Read and validate one clip's features ``{modality: (D,) | (T, D)}``
+        (centred on its ``speaker``'s mean with speaker centring)."""
         inputs = {}
         for m in self.modalities:
             dim = self.feature_dims[m]
@@ -202,13 +237,16 @@ class MERFeatureDataset(BaseDataset):
                 inputs[m] = torch.zeros(dim)  # masked: model sees absent
                 continue
             array = self.reader.load(m, name)
+            if self.centering is not None:
+                array = self.centering.apply(m, speaker, array)
             inputs[m] = torch.from_numpy(np.ascontiguousarray(
                 array, dtype=np.float32))
         return inputs
 
     def prepare_data(self, idx: int) -> dict:
         info = self.get_data_info(idx)
-        inputs = self.load_features(info['name'], info['modality_present'])
+        inputs = self.load_features(info['name'], info['modality_present'],
+                                    info.get('speaker'))
         label, weight = self.label_and_weight(idx, info)
         sample = EmotionSample(metainfo=dict(name=info['name'],
                                              sample_idx=idx))
@@ -225,7 +263,11 @@ class MERFeatureDataset(BaseDataset):
     def feature_statistics(self, modality: str, eps: float = 1e-6
                            ) -> Tuple[np.ndarray, np.ndarray]:
         """Mean and std ``(D,)`` of one modality over this split's clips
-        (masked clips skipped; see :meth:`.FeatureReader.statistics`)."""
+        (masked clips skipped; see :meth:`.FeatureReader.statistics`). With
+        speaker centring: of the centred features of the clips it was fitted
+        on (the split as loaded; ``eps`` as fitted)."""
+        if self.centering is not None:
+            return self.centering.statistics(modality)
         infos = (self.get_data_info(i) for i in range(len(self)))
         names = [info['name'] for info in infos
                  if info['modality_present'][modality]]
@@ -246,7 +288,12 @@ class MERFeatureDataset(BaseDataset):
                 (the message names the first offending clip).
         """
         names = self.clip_names()[start:stop]
-        return {m: self.reader.load_rows(m, names) for m in self.modalities}
+        rows = {m: self.reader.load_rows(m, names) for m in self.modalities}
+        if self.centering is not None:
+            speakers = self.speaker_index()[start:stop]
+            rows = {m: self.centering.apply(m, speakers, x)
+                    for m, x in rows.items()}
+        return rows
 
     def clip_names(self) -> List[str]:
         """Clip names in sample order, read once per data list.
@@ -261,6 +308,17 @@ class MERFeatureDataset(BaseDataset):
             names = [self.get_data_info(i)['name'] for i in range(len(self))]
             self._names_cache = (source, names)
         return self._names_cache[1]
+
+    def speaker_index(self) -> np.ndarray:
+        """``(N,)`` speaker index of each sample (speaker centring only),
+        cached like :meth:`clip_names`."""
+        source = self.data_address if self.serialize_data else self.data_list
+        cached = getattr(self, '_speakers_cache', None)
+        if cached is None or cached[0] is not source:
+            index = np.array([self.get_data_info(i)['speaker']
+                              for i in range(len(self))], dtype=np.int64)
+            self._speakers_cache = (source, index)
+        return self._speakers_cache[1]
 
     def labels(self) -> np.ndarray:
         """Ground-truth labels ``(N,)`` of the split (-1 when unlabelled)."""

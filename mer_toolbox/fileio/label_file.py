@@ -1,6 +1,6 @@
 """Reading MER label CSVs (``name,discrete[,...]``) and clip lists (``name``)."""
 import csv
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .clip_table import read_clip_rows
 
@@ -44,6 +44,33 @@ def read_label_csv(path: str, classes: Sequence[str],
         out.append((row.name, label))
     if not out:
         raise ValueError(f'{path}: no clips listed (header only)')
+    return out
+
+
+def read_label_column(path: str, column: str,
+                      purpose: str = 'this option') -> Dict[str, str]:
+    """``{clip name: cell}`` of one column of a label CSV (e.g. a speaker).
+
+    Args:
+        path: the CSV (clip names checked as by :func:`read_label_csv`).
+        column: the column to read.
+        purpose: what needs the column, for the error messages.
+
+    Raises:
+        ValueError: no such column, or an empty cell (file, line, clip).
+    """
+    columns, rows = read_clip_rows(path, 'name', (), 'label file')
+    if column not in columns:
+        raise ValueError(f'{path}: no {column!r} column (columns: {columns})'
+                         f'; {purpose} needs it for every clip')
+    out = {}
+    for row in rows:
+        cell = (row.cells.get(column) or '').strip()
+        if not cell:
+            raise ValueError(f'{path}:{row.line}: clip {row.name!r} has an '
+                             f'empty {column!r} cell; {purpose} needs it '
+                             'for every clip')
+        out[row.name] = cell
     return out
 
 

@@ -7,33 +7,14 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mer_test_utils import REPO, run_tool
+from mer_test_utils import ARRAY_CLASSES as CLASSES
+from mer_test_utils import REPO, make_npz, run_tool
+from mer_toolbox.apis import inference_features, init_model
 from mer_toolbox.datasets import (FeatureFolderDataset,
                                   describe_feature_folder,
                                   resolve_auto_fields)
 from mer_toolbox.datasets.array_converter import (load_arrays,
                                                   write_feature_folder)
-
-CLASSES = ['calm', 'happy', 'sad']
-
-
-def make_npz(path, n=(30, 12, 12), dims=(6, 4), seed=0):
-    """Two modalities whose first feature carries the class (learnable)."""
-    rng = np.random.default_rng(seed)
-    arrays = dict(classes=np.array(CLASSES), modalities=np.array(['audio',
-                                                                  'video']))
-    for split, count in zip(('train', 'val', 'test'), n):
-        y = np.arange(count) % len(CLASSES)
-        arrays[f'{split}__y'] = y
-        arrays[f'{split}__names'] = np.array([f'{split}-{i}'
-                                              for i in range(count)])
-        arrays[f'{split}__actor'] = (np.arange(count) % 4) + 1
-        for m, d in zip(('audio', 'video'), dims):
-            x = rng.normal(size=(count, d)).astype(np.float32)
-            x[:, 0] += 3 * y
-            arrays[f'{split}__{m}'] = x
-    np.savez(path, **arrays)
-    return arrays
 
 
 @pytest.mark.parametrize('layout', ['npy', 'packed'])
@@ -47,7 +28,8 @@ def test_npz_roundtrip_through_dataset(tmp_path, layout):
     info = describe_feature_folder(root)
     assert info == dict(classes=CLASSES, modalities=['video', 'audio'],
                         feature_dims=dict(video=4, audio=6))
-    ds = FeatureFolderDataset(root, split='val')
+    # raw values (speaker centring, on for this folder, has its own tests)
+    ds = FeatureFolderDataset(root, split='val', speaker_centering=None)
     assert ds.metainfo['classes'] == tuple(CLASSES)
     assert len(ds) == 12
     item = ds[5]
@@ -164,3 +146,14 @@ def test_train_tool_on_a_feature_folder(tmp_path):
     log = proc.stdout + proc.stderr
     assert 'Epoch(val) [3]' in log and 'testing the final model' in log
     assert (work / 'epoch_3.pth').is_file()
+    # the folder names actors: features were centred, and the checkpoint
+    # says so, so one clip's raw features are refused at inference
+    assert "features centred per speaker (column 'actor'" in log
+    model = init_model(str(work / 'bdcl_stage1.py'), str(work / 'epoch_3.pth'))
+    assert model.dataset_meta['speaker_centering'] == 'actor'
+    clip = dict(audio=np.zeros(6, np.float32), video=np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"clip: the model was trained on "
+                       r"features centred per speaker \(column 'actor'\)"):
+        inference_features(model, clip)
+    assert inference_features(model, clip, speaker_centred=True)['label'] \
+        in CLASSES
