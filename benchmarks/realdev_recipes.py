@@ -54,6 +54,9 @@ RECIPES = {
     'bdcl_on': (f'{FF}/ablations/bdcl_on.py', 'full', 'default + BDCL'),
     'bdcl_memory': (f'{FF}/ablations/bdcl_memory.py', 'full',
                     'default + BDCL with a 1024-clip memory queue'),
+    'speaker_centering_off': (
+        f'{FF}/ablations/speaker_centering_off.py', 'full',
+        'default without per-speaker centring (the previous default)'),
     'default_refit': (f'{FF}/bdcl_stage1.py', 'full',
                       'default refitted on train + val (no validation; '
                       'cross_validate.py --include-val)', ('--include-val',)),
@@ -64,7 +67,8 @@ RECIPES = {
 }
 KEYS = ('waf', 'macro_f1', 'uar')
 #: the order runs happen in (most informative first)
-ORDER = ('default', 'default_refit', 'paper_attention_bdcl', 'half_labelled_only',
+ORDER = ('default', 'default_refit', 'speaker_centering_off',
+         'paper_attention_bdcl', 'half_labelled_only',
          'half_pseudo_labels', 'bdcl_on', 'imbalance_ce',
          'imbalance_class_weighted', 'imbalance_balanced_softmax',
          'imbalance_sampler', 'bdcl_memory')
@@ -88,7 +92,8 @@ def make_half(root: str, half: str, seed: int = 0) -> None:
             os.symlink(osp.abspath(osp.join(root, entry)), osp.join(half, entry))
     with open(osp.join(root, 'label-train.csv'), newline='',
               encoding='utf-8') as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows, columns = list(reader), reader.fieldnames
     rng = np.random.default_rng(seed)
     keep = np.zeros(len(rows), bool)
     labels = np.array([r['discrete'] for r in rows])
@@ -97,10 +102,10 @@ def make_half(root: str, half: str, seed: int = 0) -> None:
         keep[idx[:(len(idx) + 1) // 2]] = True
     for name, chosen in (('label-train.csv', keep), ('pool.csv', ~keep)):
         with open(osp.join(half, name), 'w', newline='', encoding='utf-8') as f:
-            writer = csv.writer(f)
-            writer.writerow(['name', 'discrete'])
-            writer.writerows([r['name'], r['discrete']]
-                             for r, k in zip(rows, chosen) if k)
+            # every column kept: a speaker column centres the pool too
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(r for r, k in zip(rows, chosen) if k)
 
 
 def run(config: str, data_root: str, work_dir: str, seeds,
