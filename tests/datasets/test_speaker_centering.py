@@ -31,15 +31,18 @@ def _centred(arrays, split, modality):
     return out
 
 
-def _rewrite_csv(path, keep_columns):
+def _rewrite_csv(path, keep_columns, row=None, **cells):
+    """Rewrite a label CSV with ``keep_columns`` only; ``cells`` replace
+    those of data row ``row`` (0-based)."""
     with open(path, newline='', encoding='utf-8') as f:
         rows = list(csv.DictReader(f))
+    if row is not None:
+        rows[row].update(cells)
     with open(path, 'w', newline='', encoding='utf-8') as f:
         writer = csv.DictWriter(f, fieldnames=keep_columns,
                                 extrasaction='ignore')
         writer.writeheader()
         writer.writerows(rows)
-    return rows
 
 
 @pytest.mark.parametrize('layout', ['npy', 'packed'])
@@ -88,14 +91,8 @@ def test_a_label_file_without_the_folders_speaker_column_is_an_error(
     with pytest.raises(ValueError, match=r"label-test\.csv: no 'actor' "
                        r'column .*speaker_centering needs it'):
         FeatureFolderDataset(root, split='test')
-    rows = _rewrite_csv(f'{root}/label-val.csv', ['name', 'discrete',
-                                                  'actor'])
-    rows[2]['actor'] = ' '
-    with open(f'{root}/label-val.csv', 'w', newline='',
-              encoding='utf-8') as f:
-        writer = csv.DictWriter(f, fieldnames=['name', 'discrete', 'actor'])
-        writer.writeheader()
-        writer.writerows(rows)
+    _rewrite_csv(f'{root}/label-val.csv', ['name', 'discrete', 'actor'],
+                 row=2, actor=' ')
     with pytest.raises(ValueError, match=r"label-val\.csv:4: clip 'val-2' "
                        r"has an empty 'actor' cell"):
         FeatureFolderDataset(root, split='val')
@@ -103,14 +100,8 @@ def test_a_label_file_without_the_folders_speaker_column_is_an_error(
 
 def test_a_speaker_with_one_clip_is_an_error(tmp_path):
     root, _ = _folder(tmp_path)
-    rows = _rewrite_csv(f'{root}/label-val.csv', ['name', 'discrete',
-                                                  'actor'])
-    rows[0]['actor'] = 'solo'
-    with open(f'{root}/label-val.csv', 'w', newline='',
-              encoding='utf-8') as f:
-        writer = csv.DictWriter(f, fieldnames=['name', 'discrete', 'actor'])
-        writer.writeheader()
-        writer.writerows(rows)
+    _rewrite_csv(f'{root}/label-val.csv', ['name', 'discrete', 'actor'],
+                 row=0, actor='solo')
     with pytest.raises(ValueError, match=r"speakers \[\"'solo' \(1\)\"\] "
                        'have fewer than 2 clips'):
         FeatureFolderDataset(root, split='val')
