@@ -114,6 +114,11 @@ class MERFeatureDataset(BaseDataset):
         self.reader: Optional[FeatureReader] = None
         self.speaker_column = speaker_centering
         self.centering: Optional[SpeakerCentering] = None
+        if speaker_centering:
+            # travels with checkpoints (meta.dataset_meta), so single-clip
+            # inference can refuse raw features (apis.inference_features)
+            metainfo = dict(metainfo or {},
+                            speaker_centering=speaker_centering)
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), metainfo=metainfo,
                          **kwargs)
@@ -190,9 +195,6 @@ class MERFeatureDataset(BaseDataset):
         for m in self.modalities:
             self.centering.fit(m, partial(self._load_row, m, rows),
                                present[m])
-        # travels with checkpoints (meta.dataset_meta), so single-clip
-        # inference can refuse raw features (apis.inference_features)
-        self._metainfo['speaker_centering'] = self.speaker_column
         print_log(f'{self.ann_file}: features centred per speaker (column '
                   f'{self.speaker_column!r}: {self.centering.describe()})',
                   logger='current')
@@ -290,35 +292,35 @@ class MERFeatureDataset(BaseDataset):
         names = self.clip_names()[start:stop]
         rows = {m: self.reader.load_rows(m, names) for m in self.modalities}
         if self.centering is not None:
-            speakers = self.speaker_index()[start:stop]
+            speakers = np.asarray(self.speaker_index()[start:stop])
             rows = {m: self.centering.apply(m, speakers, x)
                     for m, x in rows.items()}
         return rows
 
-    def clip_names(self) -> List[str]:
-        """Clip names in sample order, read once per data list.
+    def _per_sample(self, key: str) -> list:
+        """``info[key]`` of every sample in order, read once per data list.
 
         ``get_data_info`` unpickles a record per call: for a 115k-clip pool
-        that is ~1 s per pseudo-labelling round, so the names are cached (invalidated when ``data_list`` / its serialised form is
-        replaced, e.g. by ``get_subset_``).
+        that is ~1 s per pseudo-labelling round, so the values are cached
+        (invalidated when ``data_list`` / its serialised form is replaced,
+        e.g. by ``get_subset_``).
         """
         source = self.data_address if self.serialize_data else self.data_list
-        cached = getattr(self, '_names_cache', None)
+        caches = self.__dict__.setdefault('_per_sample_cache', {})
+        cached = caches.get(key)
         if cached is None or cached[0] is not source:
-            names = [self.get_data_info(i)['name'] for i in range(len(self))]
-            self._names_cache = (source, names)
-        return self._names_cache[1]
+            cached = caches[key] = (source, [self.get_data_info(i)[key]
+                                             for i in range(len(self))])
+        return cached[1]
 
-    def speaker_index(self) -> np.ndarray:
-        """``(N,)`` speaker index of each sample (speaker centring only),
-        cached like :meth:`clip_names`."""
-        source = self.data_address if self.serialize_data else self.data_list
-        cached = getattr(self, '_speakers_cache', None)
-        if cached is None or cached[0] is not source:
-            index = np.array([self.get_data_info(i)['speaker']
-                              for i in range(len(self))], dtype=np.int64)
-            self._speakers_cache = (source, index)
-        return self._speakers_cache[1]
+    def clip_names(self) -> List[str]:
+        """Clip names in sample order (cached, :meth:`_per_sample`)."""
+        return self._per_sample('name')
+
+    def speaker_index(self) -> List[int]:
+        """Speaker index of each sample in order (speaker centring only;
+        cached, :meth:`_per_sample`)."""
+        return self._per_sample('speaker')
 
     def labels(self) -> np.ndarray:
         """Ground-truth labels ``(N,)`` of the split (-1 when unlabelled)."""
